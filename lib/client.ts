@@ -1,0 +1,401 @@
+/**
+ * The page-side client: `open()` and the {@link IngestClient} it returns.
+ *
+ * Rules where promises interleave:
+ * - `ingest()` validates and encodes synchronously; bad input rejects and
+ *   queues nothing.
+ * - Calls made in the same task join one pending write; it is committed in
+ *   one IndexedDB transaction from a microtask, and every promise of that
+ *   write resolves only after `tx.done` (the commit).
+ * - After a commit the SW is woken (Background Sync, else a message); the
+ *   wake-up never delays or fails the `ingest()` promise.
+ * - `flush()` first waits for the write in progress, so records ingested
+ *   before `flush()` are part of what it waits for.
+ */
+import { BSON as BsonCodec, type Document } from 'bson';
+import { IngestError, type SerializedError } from './errors.js';
+import {
+  appendRecords, countPending, getConfig, getSession, listDeadLetters, openOutboxDb, putConfig, putSession,
+  resolveDeadLetters, type OutboxDb, type OutboxRecord, type RetryPolicy,
+} from './outbox-db.js';
+import { MAX_DOCUMENT_BYTES, PATHS, endpointUrl, type Session } from './protocol.js';
+import { convertDocument, parseSchema, type ObjectSchema, type ParsedSchema } from './schema.js';
+import { SYNC_TAG, type FlushReply, type PageMessage } from './sw-messages.js';
+
+/** Default records per upload. */
+export const DEFAULT_BATCH_MAX_RECORDS = 500;
+/** Default document bytes per upload. */
+export const DEFAULT_BATCH_MAX_BYTES = 1024 * 1024;
+/** Default backoff and time limits of the SW's drain. */
+export const DEFAULT_RETRY: RetryPolicy = {
+  baseMs: 1_000,
+  maxMs: 30_000,
+  // Chromium gives a sync event 3 minutes; stop retrying well before.
+  syncBudgetMs: 150_000,
+  requestTimeoutMs: 30_000,
+};
+/** Default time limit of `flush()`. */
+export const DEFAULT_FLUSH_TIMEOUT_MS = 30_000;
+
+/** Options of {@link open}. */
+export interface OpenOptions {
+  /** URL of the backend's ingest API, absolute or relative to the page (e.g. `'/api/ingest'`). */
+  endpoint: string;
+  /** URL of the served `sw-ingest-sw.js` to register, or a registration the app already has. */
+  serviceWorker: string | ServiceWorkerRegistration;
+  /** Object types in Realm's notation; at least one `asymmetric: true`. */
+  schema: readonly ObjectSchema[];
+  /** Scope to register the service worker with. @default the script's directory */
+  scope?: string;
+  /**
+   * IndexedDB durability of `ingest()` writes. `'strict'` flushes to disk
+   * before the promise resolves, so a resolved record survives a power cut.
+   * @default 'strict'
+   */
+  durability?: 'strict' | 'relaxed';
+  /** Largest number of records per upload. @default 500 */
+  batchMaxRecords?: number;
+  /** Largest sum of document bytes per upload (one larger record still goes alone). @default 1048576 */
+  batchMaxBytes?: number;
+  /** Backoff and time limits of uploads; see {@link DEFAULT_RETRY}. */
+  retry?: Partial<RetryPolicy>;
+  /**
+   * Wake the SW with messages instead of Background Sync even where
+   * `SyncManager` exists (what browsers without it do). @default false
+   */
+  forceSyncFallback?: boolean;
+}
+
+/** A record the server refused, as `rejected()` lists it. */
+export interface RejectedRecord {
+  /** Key for `retryRejected()` / `discardRejected()`. */
+  id: number;
+  /** The asymmetric type. */
+  type: string;
+  /** The document as it was queued. */
+  doc: Document;
+  /** The server's rule code, e.g. `wrong-type`. */
+  code: string;
+  /** The server's message. */
+  message: string;
+  /** When it was ingested. */
+  ingestedAt: Date;
+  /** When the server refused it. */
+  rejectedAt: Date;
+}
+
+/** Options of {@link IngestClient.flush}. */
+export interface FlushOptions {
+  /** Give up (reject with `timeout`) after this long. @default 30000 */
+  timeoutMs?: number;
+}
+
+interface PendingWrite {
+  records: OutboxRecord[];
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/** A connection to the device outbox; get one with {@link open}. */
+export class IngestClient {
+  private pendingWrite: PendingWrite | undefined;
+  private lastWrite: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  /** @internal use {@link open} */
+  constructor(
+    private readonly db: OutboxDb,
+    private readonly schema: ParsedSchema,
+    /** The service worker registration uploads run in. */
+    readonly registration: ServiceWorkerRegistration,
+    private readonly options: { durability: IDBTransactionDurability; forceSyncFallback: boolean },
+  ) {}
+
+  /**
+   * Validates one document (or an array of documents, all or nothing) of the
+   * asymmetric type `type` and queues it. Resolves once the record is
+   * committed to IndexedDB; from then on it will be delivered.
+   *
+   * @param type - an asymmetric type of the schema
+   * @param doc - the document, or an array of documents; `_id` is generated when absent (objectId and uuid keys)
+   * @throws {@link IngestError} `unknown-type`, `unknown-field`, `missing-field`, `wrong-type`, … (nothing is queued)
+   * @example
+   * ```ts
+   * await client.ingest('Reading', { deviceId: 'd1', seq: 1, temp: 21.5, at: new Date() });
+   * ```
+   */
+  ingest(type: string, doc: Record<string, unknown> | ReadonlyArray<Record<string, unknown>>): Promise<void> {
+    if (this.closed) return Promise.reject(new IngestError('closed', `ingest("${type}"): the client is closed`));
+    let records: OutboxRecord[];
+    try {
+      const docs = Array.isArray(doc) ? doc : [doc];
+      const now = Date.now();
+      records = docs.map((d) => ({ c: type, t: now, d: encode(this.schema, type, d) }));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (records.length === 0) return Promise.resolve();
+    return this.enqueue(records);
+  }
+
+  private enqueue(records: OutboxRecord[]): Promise<void> {
+    let write = this.pendingWrite;
+    if (!write) {
+      let resolve!: () => void;
+      let reject!: (e: unknown) => void;
+      const done = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+      write = { records: [], done, resolve, reject };
+      this.pendingWrite = write;
+      queueMicrotask(() => this.commit());
+    }
+    for (const r of records) write.records.push(r);
+    return write.done;
+  }
+
+  private commit(): void {
+    const write = this.pendingWrite!;
+    this.pendingWrite = undefined;
+    const committed = appendRecords(this.db, write.records, this.options.durability).then(
+      () => {
+        write.resolve();
+        this.wake();
+      },
+      (e: unknown) => write.reject(storageError(e, write.records.length)),
+    );
+    this.lastWrite = committed;
+  }
+
+  /** @internal Wakes the service worker: a Background Sync where possible, else a message. */
+  wake(): void {
+    const sync = (this.registration as ServiceWorkerRegistration & { sync?: { register(tag: string): Promise<void> } }).sync;
+    if (sync && !this.options.forceSyncFallback) {
+      sync.register(SYNC_TAG).catch(() => this.post({ type: 'sw-ingest:drain' }));
+    } else {
+      this.post({ type: 'sw-ingest:drain' });
+    }
+  }
+
+  private post(message: PageMessage, transfer: Transferable[] = []): boolean {
+    const worker = this.registration.active;
+    if (!worker) return false;
+    worker.postMessage(message, transfer);
+    return true;
+  }
+
+  /** Number of records queued on this device and not yet confirmed by the server (dead letters excluded). */
+  async pending(): Promise<number> {
+    await this.settled();
+    return countPending(this.db);
+  }
+
+  /**
+   * Asks the service worker to upload now, and resolves when the outbox is
+   * empty (records the server rejected are then in `rejected()`).
+   *
+   * @throws {@link IngestError} `network-error`, `server-error`, `auth-failed`, `rate-limited`, `timeout`, …
+   * @example
+   * ```ts
+   * await client.flush({ timeoutMs: 10_000 });
+   * ```
+   */
+  async flush(options: FlushOptions = {}): Promise<void> {
+    if (this.closed) throw new IngestError('closed', 'flush(): the client is closed');
+    await this.settled();
+    const timeoutMs = options.timeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS;
+    const channel = new MessageChannel();
+    const reply = new Promise<FlushReply>((resolve) => {
+      const timer = setTimeout(
+        () => resolve({ ok: false, error: { code: 'timeout', message: `flush(): the outbox was not empty after ${timeoutMs} ms` } }),
+        timeoutMs + 2_000, // the SW enforces timeoutMs itself; this covers a SW that died
+      );
+      channel.port1.onmessage = (e: MessageEvent<FlushReply>) => {
+        clearTimeout(timer);
+        resolve(e.data);
+      };
+    });
+    const worker = this.registration.active ?? (await waitForActive(this.registration));
+    worker.postMessage({ type: 'sw-ingest:flush', timeoutMs } satisfies PageMessage, [channel.port2]);
+    const result = await reply;
+    channel.port1.close();
+    if (!result.ok) throw IngestError.from(result.error);
+  }
+
+  /** Records the server refused, oldest first, with the reason. */
+  async rejected(): Promise<RejectedRecord[]> {
+    const letters = await listDeadLetters(this.db);
+    return letters.map(({ key, value }) => ({
+      id: key,
+      type: value.c,
+      doc: BsonCodec.deserialize(value.d),
+      code: value.code,
+      message: value.message,
+      ingestedAt: new Date(value.t),
+      rejectedAt: new Date(value.at),
+    }));
+  }
+
+  /** Moves rejected records (all, or those with the given ids) back into the outbox and wakes the SW. Resolves with how many. */
+  async retryRejected(ids?: readonly number[]): Promise<number> {
+    const n = await resolveDeadLetters(this.db, ids, 'retry');
+    if (n > 0) this.wake();
+    return n;
+  }
+
+  /** Deletes rejected records (all, or those with the given ids) for good. Resolves with how many. */
+  discardRejected(ids?: readonly number[]): Promise<number> {
+    return resolveDeadLetters(this.db, ids, 'discard');
+  }
+
+  /**
+   * Stops accepting `ingest()` calls. Queued records stay queued and are
+   * still uploaded by the service worker.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.settled();
+  }
+
+  /** Waits for writes already started in this client. */
+  private async settled(): Promise<void> {
+    if (this.pendingWrite) await this.pendingWrite.done.catch(() => undefined);
+    await this.lastWrite.catch(() => undefined);
+  }
+}
+
+function encode(schema: ParsedSchema, type: string, doc: unknown): Uint8Array {
+  const converted = convertDocument(schema, type, doc, 'page');
+  let bytes: Uint8Array;
+  try {
+    bytes = BsonCodec.serialize(converted);
+  } catch (e) {
+    if (BsonCodec.calculateObjectSize(converted) > MAX_DOCUMENT_BYTES) bytes = new Uint8Array(MAX_DOCUMENT_BYTES + 1);
+    else throw new IngestError('wrong-type', `${type}: the document cannot be encoded as BSON (${String(e)})`, { path: type, cause: e });
+  }
+  if (bytes.byteLength > MAX_DOCUMENT_BYTES) {
+    throw new IngestError('document-too-large', `${type}: the document is larger than 16 MiB as BSON`, { path: type });
+  }
+  return bytes;
+}
+
+function storageError(e: unknown, count: number): IngestError {
+  const name = (e as { name?: string } | null)?.name ?? 'Error';
+  const detail = name === 'QuotaExceededError' ? 'the storage quota is exhausted' : String((e as Error)?.message ?? e);
+  return new IngestError('storage-failed', `ingest(): ${count} record(s) not queued: ${detail}`, { cause: e });
+}
+
+function waitForActive(registration: ServiceWorkerRegistration, timeoutMs = 30_000): Promise<ServiceWorker> {
+  return new Promise((resolve, reject) => {
+    if (registration.active) return resolve(registration.active);
+    const timer = setTimeout(
+      () => reject(new IngestError('service-worker-failed', `the service worker did not activate within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const worker = registration.installing ?? registration.waiting;
+    const check = (): void => {
+      if (registration.active) {
+        clearTimeout(timer);
+        resolve(registration.active);
+      } else if (worker?.state === 'redundant') {
+        clearTimeout(timer);
+        reject(new IngestError('service-worker-failed', 'the service worker failed to install'));
+      }
+    };
+    worker?.addEventListener('statechange', check);
+    registration.addEventListener('updatefound', () => registration.installing?.addEventListener('statechange', check));
+  });
+}
+
+async function loginAnonymously(endpoint: string, timeoutMs: number): Promise<Session | undefined> {
+  let res: Response;
+  try {
+    res = await fetch(endpointUrl(endpoint, PATHS.anonymousLogin), { method: 'POST', signal: AbortSignal.timeout(timeoutMs) });
+  } catch {
+    return undefined; // offline: the service worker logs in before its first upload
+  }
+  if (res.status === 401 || res.status === 403) {
+    const body = (await res.json().catch(() => ({}))) as { error?: SerializedError };
+    throw new IngestError('auth-failed', `open(): anonymous login refused by ${endpoint}: ${body.error?.message ?? res.status}`);
+  }
+  if (!res.ok) return undefined; // the server is having trouble; the SW will try again
+  return (await res.json()) as Session;
+}
+
+function positive(name: string, v: number | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (!Number.isFinite(v) || v <= 0) throw new IngestError('invalid-schema', `open(): ${name} must be a positive number, got ${v}`);
+  return v;
+}
+
+/**
+ * Opens the device outbox: checks the schema, stores what the service
+ * worker needs to upload with no page open (endpoint, session, batch
+ * settings), registers the service worker and, with no credentials stored
+ * yet, logs in anonymously. Works offline: then the SW logs in before its
+ * first upload.
+ *
+ * @param options - see {@link OpenOptions}
+ * @throws {@link IngestError} `invalid-schema`, `not-supported`, `service-worker-failed`, `auth-failed`
+ * @example
+ * ```ts
+ * const client = await open({
+ *   endpoint: '/api/ingest',
+ *   serviceWorker: '/sw-ingest-sw.js',
+ *   schema: [{ name: 'Reading', asymmetric: true, primaryKey: '_id',
+ *              properties: { _id: 'objectId', deviceId: 'string', seq: 'int', temp: 'double', at: 'date' } }],
+ * });
+ * ```
+ */
+export async function open(options: OpenOptions): Promise<IngestClient> {
+  if (options === null || typeof options !== 'object') throw new IngestError('invalid-schema', 'open(): expected an options object');
+  if (typeof indexedDB === 'undefined') throw new IngestError('not-supported', 'open(): this browser has no IndexedDB (private mode?)');
+  if (!('serviceWorker' in navigator)) {
+    throw new IngestError('not-supported', 'open(): this page cannot use service workers (it must be served over https or from localhost)');
+  }
+  if (typeof options.endpoint !== 'string' || options.endpoint === '') {
+    throw new IngestError('invalid-schema', 'open(): "endpoint" must be the URL of the ingest API, e.g. "/api/ingest"');
+  }
+  const schema = parseSchema(options.schema);
+  const endpoint = new URL(options.endpoint, location.href).href.replace(/\/+$/, '');
+  const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
+  for (const [k, v] of Object.entries(retry)) positive(`retry.${k}`, v, 1);
+
+  let db: OutboxDb;
+  try {
+    db = await openOutboxDb();
+  } catch (e) {
+    throw new IngestError('storage-failed', `open(): IndexedDB could not be opened: ${String(e)}`, { cause: e });
+  }
+  const previous = await getConfig(db);
+  await putConfig(db, {
+    endpoint,
+    clientId: previous?.clientId ?? crypto.randomUUID(),
+    batchMaxRecords: Math.floor(positive('batchMaxRecords', options.batchMaxRecords, DEFAULT_BATCH_MAX_RECORDS)),
+    batchMaxBytes: positive('batchMaxBytes', options.batchMaxBytes, DEFAULT_BATCH_MAX_BYTES),
+    retry,
+  });
+  if (previous && previous.endpoint !== endpoint) await putSession(db, undefined);
+
+  let registration: ServiceWorkerRegistration;
+  try {
+    registration = typeof options.serviceWorker === 'string'
+      ? await navigator.serviceWorker.register(options.serviceWorker, options.scope ? { scope: options.scope } : undefined)
+      : options.serviceWorker;
+  } catch (e) {
+    throw new IngestError('service-worker-failed', `open(): could not register ${String(options.serviceWorker)}: ${String(e)}`, { cause: e });
+  }
+  await waitForActive(registration);
+
+  if (!(await getSession(db))) {
+    const session = await loginAnonymously(endpoint, retry.requestTimeoutMs);
+    if (session && !(await getSession(db))) await putSession(db, session);
+  }
+
+  const client = new IngestClient(db, schema, registration, {
+    durability: options.durability ?? 'strict',
+    forceSyncFallback: options.forceSyncFallback === true,
+  });
+  // Records left by an earlier visit go out now, not at the next sync.
+  client.wake();
+  return client;
+}

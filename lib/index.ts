@@ -1,0 +1,11 @@
+/**
+ * sw-ingest: durable one-way ingest for the web. This file is the table of
+ * contents of the public API.
+ */
+export { open, IngestClient } from './client.js';
+export type { OpenOptions, FlushOptions, RejectedRecord } from './client.js';
+export { IngestError, ERROR_CODES } from './errors.js';
+export type { IngestErrorCode } from './errors.js';
+export type { ObjectSchema, PropertySchema } from './schema.js';
+export type { RetryPolicy } from './outbox-db.js';
+export { BSON } from './bson.js';

@@ -1,0 +1,207 @@
+/**
+ * The IndexedDB layout: the only module that knows the database name, its
+ * version, its stores and their upgrades. Page and service worker both reach
+ * IndexedDB through these functions, each of which keeps one transaction
+ * inside itself and awaits nothing but IndexedDB there.
+ *
+ * Layout (version 1):
+ * - `outbox`: auto-increment keys (monotonic, so confirmed records are
+ *   deleted as key ranges) → {@link OutboxRecord}.
+ * - `deadletters`: auto-increment keys → {@link DeadLetter}; records the
+ *   server rejected, kept until the page retries or discards them.
+ * - `meta`: `'config'` → {@link StoredConfig}, `'session'` → {@link Session}.
+ */
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { Session } from './protocol.js';
+
+export const DB_NAME = 'sw-ingest';
+export const DB_VERSION = 1;
+
+/** One queued record. */
+export interface OutboxRecord {
+  /** Collection (asymmetric type name). */
+  c: string;
+  /** Ingest time, ms since the epoch. */
+  t: number;
+  /** The document as BSON. */
+  d: Uint8Array;
+}
+
+/** A record the server refused, with its reason. */
+export interface DeadLetter extends OutboxRecord {
+  code: string;
+  message: string;
+  /** When it was dead-lettered, ms since the epoch. */
+  at: number;
+}
+
+/** What the service worker needs to upload with no page open. */
+export interface StoredConfig {
+  /** Absolute URL of the ingest API. */
+  endpoint: string;
+  /** Random id of this outbox, sent with every upload. */
+  clientId: string;
+  batchMaxRecords: number;
+  batchMaxBytes: number;
+  retry: RetryPolicy;
+}
+
+/** Backoff inside one drain. */
+export interface RetryPolicy {
+  /** First backoff delay. */
+  baseMs: number;
+  /** Largest backoff delay. */
+  maxMs: number;
+  /** How long one drain started by a sync event keeps retrying before it gives up. */
+  syncBudgetMs: number;
+  /** Per-request time limit. */
+  requestTimeoutMs: number;
+}
+
+interface IngestDB extends DBSchema {
+  outbox: { key: number; value: OutboxRecord };
+  deadletters: { key: number; value: DeadLetter };
+  meta: { key: 'config'; value: StoredConfig } | { key: 'session'; value: Session };
+}
+
+export type OutboxDb = IDBPDatabase<IngestDB>;
+
+let dbPromise: Promise<OutboxDb> | undefined;
+
+/** Opens (once per realm) the sw-ingest database, creating or upgrading it. */
+export function openOutboxDb(): Promise<OutboxDb> {
+  dbPromise ??= openDB<IngestDB>(DB_NAME, DB_VERSION, {
+    upgrade(db, oldVersion) {
+      if (oldVersion < 1) {
+        db.createObjectStore('outbox', { autoIncrement: true });
+        db.createObjectStore('deadletters', { autoIncrement: true });
+        db.createObjectStore('meta');
+      }
+    },
+    // A newer version (an updated SW or page) wants to upgrade: step aside;
+    // the next call opens the new version.
+    blocking(_current, _blocked, event) {
+      (event.target as IDBDatabase).close();
+      dbPromise = undefined;
+    },
+    terminated() {
+      dbPromise = undefined;
+    },
+  }).catch((e: unknown) => {
+    dbPromise = undefined;
+    throw e;
+  });
+  return dbPromise;
+}
+
+/** Appends records in one transaction; resolves after it committed. */
+export async function appendRecords(db: OutboxDb, records: OutboxRecord[], durability: IDBTransactionDurability): Promise<void> {
+  const tx = db.transaction('outbox', 'readwrite', { durability });
+  for (const r of records) void tx.store.add(r);
+  await tx.done;
+}
+
+/** Number of records waiting for confirmation. */
+export function countPending(db: OutboxDb): Promise<number> {
+  return db.count('outbox');
+}
+
+/** A batch read from the head of the outbox. */
+export interface Batch {
+  keys: number[];
+  records: OutboxRecord[];
+  bytes: number;
+}
+
+/**
+ * Reads the oldest records, up to `maxRecords` and `maxBytes` of documents
+ * (but always at least one, so an oversized record cannot block the queue).
+ */
+export async function readBatch(db: OutboxDb, maxRecords: number, maxBytes: number): Promise<Batch> {
+  const batch: Batch = { keys: [], records: [], bytes: 0 };
+  const tx = db.transaction('outbox', 'readonly');
+  for (let cursor = await tx.store.openCursor(); cursor; cursor = await cursor.continue()) {
+    const size = cursor.value.d.byteLength;
+    if (batch.keys.length > 0 && (batch.keys.length >= maxRecords || batch.bytes + size > maxBytes)) break;
+    batch.keys.push(cursor.key);
+    batch.records.push(cursor.value);
+    batch.bytes += size;
+  }
+  await tx.done;
+  return batch;
+}
+
+/** Collapses sorted keys into inclusive ranges: [1,2,3,7] → [[1,3],[7,7]]. */
+export function toRanges(sortedKeys: readonly number[]): Array<[number, number]> {
+  const ranges: Array<[number, number]> = [];
+  for (const k of sortedKeys) {
+    const last = ranges[ranges.length - 1];
+    if (last && k === last[1] + 1) last[1] = k;
+    else ranges.push([k, k]);
+  }
+  return ranges;
+}
+
+/**
+ * Settles an uploaded batch in one transaction: deletes the confirmed keys
+ * (as ranges) and moves the rejected ones to the dead-letter store.
+ */
+export async function settleBatch(
+  db: OutboxDb,
+  confirmedKeys: readonly number[],
+  rejected: ReadonlyArray<{ key: number; record: OutboxRecord; code: string; message: string }>,
+): Promise<void> {
+  const tx = db.transaction(['outbox', 'deadletters'], 'readwrite', { durability: 'strict' });
+  const outbox = tx.objectStore('outbox');
+  const dead = tx.objectStore('deadletters');
+  for (const [lo, hi] of toRanges(confirmedKeys)) void outbox.delete(IDBKeyRange.bound(lo, hi));
+  const at = Date.now();
+  for (const r of rejected) {
+    void dead.add({ ...r.record, code: r.code, message: r.message, at });
+    void outbox.delete(r.key);
+  }
+  await tx.done;
+}
+
+/** All dead letters with their keys, oldest first. */
+export async function listDeadLetters(db: OutboxDb): Promise<Array<{ key: number; value: DeadLetter }>> {
+  const tx = db.transaction('deadletters', 'readonly');
+  const [keys, values] = await Promise.all([tx.store.getAllKeys(), tx.store.getAll()]);
+  await tx.done;
+  return keys.map((key, i) => ({ key, value: values[i]! }));
+}
+
+/** Moves dead letters back into the outbox (retry) or deletes them (discard); `undefined` keys means all. */
+export async function resolveDeadLetters(db: OutboxDb, keys: readonly number[] | undefined, action: 'retry' | 'discard'): Promise<number> {
+  const tx = db.transaction(['outbox', 'deadletters'], 'readwrite', { durability: 'strict' });
+  const dead = tx.objectStore('deadletters');
+  const outbox = tx.objectStore('outbox');
+  const chosen = keys ?? (await dead.getAllKeys());
+  let n = 0;
+  for (const key of chosen) {
+    const letter = await dead.get(key);
+    if (!letter) continue;
+    if (action === 'retry') void outbox.add({ c: letter.c, t: letter.t, d: letter.d });
+    void dead.delete(key);
+    n++;
+  }
+  await tx.done;
+  return n;
+}
+
+export async function getConfig(db: OutboxDb): Promise<StoredConfig | undefined> {
+  return (await db.get('meta', 'config')) as StoredConfig | undefined;
+}
+
+export async function putConfig(db: OutboxDb, config: StoredConfig): Promise<void> {
+  await db.put('meta', config, 'config');
+}
+
+export async function getSession(db: OutboxDb): Promise<Session | undefined> {
+  return (await db.get('meta', 'session')) as Session | undefined;
+}
+
+export async function putSession(db: OutboxDb, session: Session | undefined): Promise<void> {
+  if (session) await db.put('meta', session, 'session');
+  else await db.delete('meta', 'session');
+}

@@ -1,0 +1,117 @@
+/**
+ * The wire protocol between the service worker and the backend, shared by
+ * page, SW and server: paths, body framing, replies and the server's error
+ * catalogue. See docs/architecture.md ("Wire protocol").
+ */
+import { BSON, Binary, type Document } from 'bson';
+
+/** Bumped on any incompatible change of the upload body or reply. */
+export const PROTOCOL_VERSION = 1;
+/** Content type of upload bodies. */
+export const BSON_CONTENT_TYPE = 'application/bson';
+/** BSON's own limit for one document (MongoDB's): 16 MiB. */
+export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
+
+/** Paths under the configured endpoint (e.g. `/api/ingest` + `/batches`). */
+export const PATHS = {
+  /** POST: create an anonymous user; answers {@link Session}. */
+  anonymousLogin: '/auth/anonymous',
+  /** POST with `Authorization: Bearer <refreshToken>`: answers a fresh {@link Session}. */
+  refresh: '/auth/refresh',
+  /** POST an {@link UploadBody} as BSON with `Authorization: Bearer <accessToken>`: answers {@link UploadReply}. */
+  batches: '/batches',
+} as const;
+
+/** What the login and refresh endpoints answer (JSON). */
+export interface Session {
+  userId: string;
+  accessToken: string;
+  refreshToken: string;
+  /** Milliseconds since the epoch. */
+  accessTokenExpiresAt: number;
+}
+
+/** One record of an upload. */
+export interface UploadRecord {
+  /** Collection: the asymmetric type's name. */
+  c: string;
+  /** When `ingest()` was called on the device. */
+  t: Date;
+  /** The document, already BSON-encoded on the page, carried as binary. */
+  d: Binary;
+}
+
+/** The body of `POST {endpoint}/batches`, BSON-encoded. */
+export interface UploadBody {
+  v: number;
+  /** A random id of the device's outbox (one per origin and browser profile). */
+  client: string;
+  /** When the SW sent this request, for clock-skew correction. */
+  sentAt: Date;
+  records: UploadRecord[];
+}
+
+/** The server's verdict on one record, in the order of the upload. */
+export type RecordResult =
+  | { s: 'stored' }
+  | { s: 'duplicate' }
+  | { s: 'rejected'; code: string; message: string };
+
+/** The JSON reply to an upload, sent only after the database committed. */
+export interface UploadReply {
+  v: number;
+  results: RecordResult[];
+}
+
+/** The JSON body of every 4xx/5xx answer. */
+export interface ErrorReply {
+  error: { code: ServerErrorCode; message: string; collection?: string };
+}
+
+/** The server's error catalogue: code → HTTP status and meaning. Listed in the README. */
+export const SERVER_ERRORS = {
+  'unauthorized': { status: 401, message: 'Missing, expired or invalid credentials.' },
+  'forbidden': { status: 403, message: 'The credentials are valid but not allowed to do this.' },
+  'anonymous-disabled': { status: 403, message: 'Anonymous login is turned off on this server.' },
+  'not-found': { status: 404, message: 'No such route or collection.' },
+  'malformed-body': { status: 400, message: 'The body is not a valid upload (bad BSON or bad framing).' },
+  'unknown-collection': { status: 400, message: 'A record names a collection the server schema does not declare as asymmetric.' },
+  'too-many-records': { status: 400, message: 'The upload holds more records than the server accepts in one request.' },
+  'unsupported-media-type': { status: 415, message: 'Uploads must be application/bson.' },
+  'body-too-large': { status: 413, message: 'The body is larger than the server accepts.' },
+  'unsupported-protocol': { status: 400, message: 'The upload uses a protocol version this server does not speak.' },
+  'bad-request': { status: 400, message: 'The request is malformed.' },
+  'internal': { status: 500, message: 'The server failed; nothing of this request was stored.' },
+} as const;
+export type ServerErrorCode = keyof typeof SERVER_ERRORS;
+
+/** Encodes an upload body. */
+export function encodeUpload(body: UploadBody): Uint8Array<ArrayBuffer> {
+  // serialize() allocates a fresh ArrayBuffer; its typing only says ArrayBufferLike.
+  return BSON.serialize(body as unknown as Document) as Uint8Array<ArrayBuffer>;
+}
+
+/** Joins the endpoint and a path of {@link PATHS}. */
+export function endpointUrl(endpoint: string, path: string): string {
+  return endpoint.replace(/\/+$/, '') + path;
+}
+
+/**
+ * Checks a reply against the upload it answers. Returns the results only if
+ * the reply accounts for every record; otherwise undefined, and the caller
+ * must treat the whole batch as unconfirmed.
+ */
+export function parseUploadReply(reply: unknown, recordCount: number): RecordResult[] | undefined {
+  if (reply === null || typeof reply !== 'object') return undefined;
+  const { v, results } = reply as Partial<UploadReply>;
+  if (v !== PROTOCOL_VERSION || !Array.isArray(results) || results.length !== recordCount) return undefined;
+  for (const r of results) {
+    if (r === null || typeof r !== 'object') return undefined;
+    if (r.s === 'rejected') {
+      if (typeof r.code !== 'string' || typeof r.message !== 'string') return undefined;
+    } else if (r.s !== 'stored' && r.s !== 'duplicate') {
+      return undefined;
+    }
+  }
+  return results;
+}

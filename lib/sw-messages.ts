@@ -1,0 +1,28 @@
+/**
+ * The contract between page and service worker: the Background Sync tag and
+ * the messages the page posts. Shared by `lib/` and `sw/`.
+ */
+import type { SerializedError } from './errors.js';
+
+/** Name of the workbox-background-sync queue; the sync tag derives from it. */
+export const QUEUE_NAME = 'sw-ingest';
+/** The Background Sync tag, as workbox's `Queue` names it (`workbox-background-sync:<name>`). */
+export const SYNC_TAG = `workbox-background-sync:${QUEUE_NAME}`;
+/** The Web Lock that makes the drain single-flight across SW versions and tabs. */
+export const DRAIN_LOCK = 'sw-ingest:drain';
+
+/** Page → SW: drain now (the wake-up where there is no SyncManager). */
+export interface DrainMessage {
+  type: 'sw-ingest:drain';
+}
+
+/** Page → SW, with a MessagePort for the {@link FlushReply}: drain until the outbox is empty. */
+export interface FlushMessage {
+  type: 'sw-ingest:flush';
+  timeoutMs: number;
+}
+
+/** SW → page on the flush port. */
+export type FlushReply = { ok: true } | { ok: false; error: SerializedError };
+
+export type PageMessage = DrainMessage | FlushMessage;

@@ -1,0 +1,250 @@
+/**
+ * The `sw-ingest` command line: `serve`, `export` and `help`.
+ *
+ * Exit codes: 0 success, 1 failure at run time (bad schema file, database,
+ * port in use), 2 usage error (unknown verb or option, missing option).
+ * stdout carries only the listening line (`serve`) or the NDJSON (`export`);
+ * everything else goes to stderr.
+ */
+import { realpathSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { parseSchema, type ObjectSchema, type ParsedSchema } from '../lib/schema.js';
+import { buildApp } from './app.js';
+import { ndjsonChunks } from './export-format.js';
+import { DEFAULT_DB, openStore, parseDbLocation, type DbLocation } from './open-store.js';
+import { loadServerSecrets } from './secrets.js';
+
+const HELP = {
+  main: `Usage: sw-ingest <command> [options]
+
+Commands:
+  serve     run the ingest backend
+  export    print a collection as NDJSON (Extended JSON), reading the database directly
+  help      show help; "sw-ingest help <command>" for a command's options
+`,
+  serve: `Usage: sw-ingest serve --schema <file.json> [options]
+
+Options (each also read from the environment variable shown):
+  --schema <file>     JSON array of object schemas (Realm notation)  SW_INGEST_SCHEMA (required)
+  --port <n>          port; 0 picks a free one                        SW_INGEST_PORT (default 8080)
+  --host <addr>       address to listen on                           SW_INGEST_HOST (default 127.0.0.1)
+  --db <url>          sqlite:<file> (postgres:// not built yet)       SW_INGEST_DB (default ${DEFAULT_DB})
+  --static <dir>      serve this directory at /                      SW_INGEST_STATIC
+  --admin-key <key>   admin bearer key; else generated into <data-dir>/admin-key
+                                                                      SW_INGEST_ADMIN_KEY
+  --data-dir <dir>    where jwt-secret and admin-key live            SW_INGEST_DATA_DIR
+                      (default: the sqlite database's directory, else ./data)
+  --demo              add the unauthenticated GET /api/demo/summary  SW_INGEST_DEMO=1
+  --no-anonymous      turn off anonymous login                       SW_INGEST_ANONYMOUS=0
+  SW_INGEST_LOG_LEVEL sets the log level on stderr (default warn)
+
+On success prints one line to stdout: sw-ingest listening on http://HOST:PORT
+SIGTERM/SIGINT finish in-flight requests, close the database and exit 0.
+`,
+  export: `Usage: sw-ingest export --collection <name> [--db <url>] [--canonical]
+
+  --collection <name>  the asymmetric type to print (required)
+  --db <url>           as for serve                                 SW_INGEST_DB (default ${DEFAULT_DB})
+  --canonical          canonical Extended JSON instead of relaxed
+`,
+} as const;
+
+/** A usage mistake: reported with exit code 2. */
+class UsageError extends Error {}
+
+/** Runs `sw-ingest` with `argv` (without node and script) and resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [verb, ...args] = argv;
+  try {
+    switch (verb) {
+      case 'serve':
+        return await serve(args);
+      case 'export':
+        return await exportCollection(args);
+      case 'help':
+      case '--help':
+      case '-h': {
+        const topic = args[0] ?? 'main';
+        if (!(topic in HELP)) throw new UsageError(`no help for "${topic}"; commands: serve, export, help`);
+        process.stdout.write(HELP[topic as keyof typeof HELP]);
+        return 0;
+      }
+      case undefined:
+        throw new UsageError('missing command');
+      default:
+        throw new UsageError(`unknown command "${verb}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || isParseArgsError(err)) {
+      process.stderr.write(`sw-ingest: ${(err as Error).message}\n${verb === 'serve' || verb === 'export' ? HELP[verb] : HELP.main}`);
+      return 2;
+    }
+    process.stderr.write(`sw-ingest: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+/** `node:util` parseArgs throws TypeErrors with `ERR_PARSE_ARGS_*` codes for unknown or malformed options. */
+function isParseArgsError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
+}
+
+/** An environment variable, with empty treated as unset. */
+function env(name: string): string | undefined {
+  const v = process.env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function envFlag(name: string, fallback: boolean): boolean {
+  const v = env(name)?.toLowerCase();
+  if (v === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new UsageError(`${name}="${v}": expected 1 or 0`);
+}
+
+function parseDb(value: string): DbLocation {
+  try {
+    return parseDbLocation(value);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+async function loadSchemaFile(file: string): Promise<ParsedSchema> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`schema file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return parseSchema(json as ObjectSchema[]);
+  } catch (err) {
+    throw new Error(`schema file ${file}: ${(err as Error).message}`);
+  }
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      db: { type: 'string' },
+      schema: { type: 'string' },
+      static: { type: 'string' },
+      'admin-key': { type: 'string' },
+      'data-dir': { type: 'string' },
+      demo: { type: 'boolean' },
+      'no-anonymous': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP.serve);
+    return 0;
+  }
+  const portText = values.port ?? env('SW_INGEST_PORT') ?? '8080';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`--port "${portText}": expected 0 to 65535`);
+  const host = values.host ?? env('SW_INGEST_HOST') ?? '127.0.0.1';
+  const db = parseDb(values.db ?? env('SW_INGEST_DB') ?? DEFAULT_DB);
+  const schemaFile = values.schema ?? env('SW_INGEST_SCHEMA');
+  if (schemaFile === undefined) throw new UsageError('--schema <file.json> (or SW_INGEST_SCHEMA) is required');
+  const staticDir = values.static ?? env('SW_INGEST_STATIC');
+  const dataDir = values['data-dir'] ?? env('SW_INGEST_DATA_DIR') ?? (db.kind === 'sqlite' ? path.dirname(db.file) : './data');
+  const demo = values.demo === true || envFlag('SW_INGEST_DEMO', false);
+  const anonymous = values['no-anonymous'] === true ? false : envFlag('SW_INGEST_ANONYMOUS', true);
+
+  const schema = await loadSchemaFile(schemaFile);
+  const store = openStore(db);
+  let secrets;
+  try {
+    secrets = loadServerSecrets(dataDir, values['admin-key'] ?? env('SW_INGEST_ADMIN_KEY'));
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const app = buildApp({
+    store, schema, demo, anonymous,
+    adminKey: secrets.adminKey,
+    jwtSecret: secrets.jwtSecret,
+    ...(staticDir === undefined ? {} : { staticDir }),
+    logger: { level: env('SW_INGEST_LOG_LEVEL') ?? 'warn', stream: process.stderr },
+  });
+  try {
+    await app.listen({ port, host });
+  } catch (err) {
+    await app.close().catch(() => {});
+    await store.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const actualPort = typeof address === 'object' && address !== null ? address.port : port;
+  if (secrets.adminKeyFile !== undefined) process.stderr.write(`sw-ingest: admin key is in ${secrets.adminKeyFile}\n`);
+  if (demo) process.stderr.write('sw-ingest: --demo: GET /api/demo/summary shows stored data without credentials\n');
+  process.stdout.write(`sw-ingest listening on http://${host.includes(':') ? `[${host}]` : host}:${actualPort}\n`);
+
+  await new Promise<void>((resolve) => {
+    // Unsubscribed at the first signal, so that a second Ctrl-C kills a shutdown that hangs.
+    const onSignal = (): void => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  await app.close(); // stops accepting, waits for in-flight requests
+  await store.close();
+  return 0;
+}
+
+async function exportCollection(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      db: { type: 'string' },
+      collection: { type: 'string' },
+      canonical: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP.export);
+    return 0;
+  }
+  if (values.collection === undefined) throw new UsageError('--collection <name> is required');
+  const store = openStore(parseDb(values.db ?? env('SW_INGEST_DB') ?? DEFAULT_DB), { mustExist: true });
+  try {
+    for await (const chunk of ndjsonChunks(store.exportDocs(values.collection), values.canonical ? 'canonical' : 'relaxed')) {
+      if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+    }
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+/** Whether this module is the script node was started with (not imported by bin/sw-ingest.js). */
+function isEntryPoint(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,164 @@
+/**
+ * The embedded default sink: one SQLite file through better-sqlite3.
+ *
+ * - WAL, so exports and `sw-ingest export` read while uploads write.
+ * - `synchronous=FULL`: a reply to an upload promises that its rows survive a
+ *   power cut, and in WAL mode only FULL fsyncs the log on every commit.
+ * - The layout is versioned: {@link MIGRATIONS} is applied on open, each step
+ *   in its own transaction, and recorded in `schema_migrations`.
+ */
+import Database from 'better-sqlite3';
+import type { InsertOutcome, RecentDoc, Store, StoredRow } from './store.js';
+
+/** The database layout, one step per version; append, never edit. */
+export const MIGRATIONS: readonly { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE records (
+        collection TEXT NOT NULL,
+        id TEXT NOT NULL,
+        doc BLOB NOT NULL,
+        owner TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        ingested_at INTEGER NOT NULL,
+        sent_at INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (collection, id)
+      ) WITHOUT ROWID;
+      CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        refresh_token_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+      );`,
+  },
+];
+
+/** Rows per page of {@link SqliteStore.exportDocs}. */
+const EXPORT_PAGE_ROWS = 1000;
+
+/** Options of {@link SqliteStore}. */
+export interface SqliteStoreOptions {
+  /** Fail instead of creating an empty database (for `sw-ingest export`). @default false */
+  fileMustExist?: boolean;
+}
+
+/** A {@link Store} on one SQLite file. */
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly insertRow: Database.Statement;
+  private readonly insertAll: (rows: readonly StoredRow[]) => InsertOutcome[];
+
+  /**
+   * Opens (or creates) the database and brings its layout up to date.
+   *
+   * @param file - path of the database file; its directory must exist
+   * @param options - see {@link SqliteStoreOptions}
+   * @throws if the file was written by a newer sw-ingest
+   */
+  constructor(file: string, options: SqliteStoreOptions = {}) {
+    this.db = new Database(file, { fileMustExist: options.fileMustExist ?? false });
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      // Another process (the CLI's export, a second server) may hold the write lock briefly.
+      this.db.pragma('busy_timeout = 5000');
+      migrate(this.db);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+    this.insertRow = this.db.prepare(
+      `INSERT INTO records (collection, id, doc, owner, client_id, ingested_at, sent_at, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection, id) DO NOTHING`,
+    );
+    const tx = this.db.transaction((rows: readonly StoredRow[]) =>
+      rows.map((r): InsertOutcome =>
+        this.insertRow.run(r.collection, r.id, toBuffer(r.doc), r.owner, r.clientId, r.ingestedAt, r.sentAt, r.receivedAt)
+          .changes === 1 ? 'stored' : 'duplicate',
+      ),
+    );
+    // IMMEDIATE takes the write lock up front, so two writers never deadlock upgrading a read lock.
+    this.insertAll = (rows) => tx.immediate(rows);
+  }
+
+  /** @inheritDoc Store.insertBatch */
+  async insertBatch(rows: readonly StoredRow[]): Promise<InsertOutcome[]> {
+    if (rows.length === 0) return [];
+    return this.insertAll(rows); // better-sqlite3 returns after COMMIT, fsync included
+  }
+
+  /** @inheritDoc Store.count */
+  async count(collection: string): Promise<number> {
+    const row = this.db.prepare('SELECT COUNT(*) AS n FROM records WHERE collection = ?').get(collection) as { n: number };
+    return row.n;
+  }
+
+  /**
+   * @inheritDoc Store.exportDocs
+   *
+   * Pages by primary key (keyset pagination) instead of holding one cursor
+   * open: better-sqlite3 refuses every other statement on a connection while
+   * an iterator is open, which would stall uploads behind a slow download.
+   */
+  async *exportDocs(collection: string): AsyncIterable<Uint8Array> {
+    const page = this.db.prepare(
+      'SELECT id, doc FROM records WHERE collection = ? AND id > ? ORDER BY id LIMIT ?',
+    );
+    let after = '';
+    for (;;) {
+      const rows = page.all(collection, after, EXPORT_PAGE_ROWS) as { id: string; doc: Buffer }[];
+      for (const r of rows) yield r.doc;
+      if (rows.length < EXPORT_PAGE_ROWS) return;
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+
+  /** @inheritDoc Store.recentDocs */
+  async recentDocs(limit: number): Promise<RecentDoc[]> {
+    // A full scan; only the demo asks, on demo-sized databases.
+    const rows = this.db
+      .prepare('SELECT collection, doc, received_at FROM records ORDER BY received_at DESC, id DESC LIMIT ?')
+      .all(limit) as { collection: string; doc: Buffer; received_at: number }[];
+    return rows.map((r) => ({ collection: r.collection, doc: r.doc, receivedAt: r.received_at }));
+  }
+
+  /** @inheritDoc Store.createUser */
+  async createUser(userId: string, refreshTokenHash: string, createdAt: number): Promise<void> {
+    this.db.prepare('INSERT INTO users (id, refresh_token_hash, created_at) VALUES (?, ?, ?)').run(userId, refreshTokenHash, createdAt);
+  }
+
+  /** @inheritDoc Store.findUserByRefreshTokenHash */
+  async findUserByRefreshTokenHash(refreshTokenHash: string): Promise<string | undefined> {
+    const row = this.db.prepare('SELECT id FROM users WHERE refresh_token_hash = ?').get(refreshTokenHash) as { id: string } | undefined;
+    return row?.id;
+  }
+
+  /** @inheritDoc Store.close */
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** Applies the steps of {@link MIGRATIONS} that the file has not seen yet. */
+function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  const current = (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+  const latest = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+  if (current > latest) {
+    throw new Error(`database layout version ${current} is newer than this sw-ingest knows (${latest}); upgrade sw-ingest`);
+  }
+  for (const step of MIGRATIONS) {
+    if (step.version <= current) continue;
+    db.transaction(() => {
+      db.exec(step.sql);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(step.version, Date.now());
+    }).immediate();
+  }
+}
+
+/** better-sqlite3 binds Buffers as BLOBs; a plain Uint8Array it rejects. */
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+

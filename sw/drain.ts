@@ -1,0 +1,126 @@
+/**
+ * The drain loop, in the manner of workbox's `replayRequests`: read a batch
+ * from the head of the outbox, upload it, settle it (delete what the server
+ * confirmed, dead-letter what it rejected), repeat until the outbox is
+ * empty. One drain at a time across every SW version and tab (Web Locks).
+ *
+ * Retry policy: transient failures (network, timeouts, 5xx, 429, a reply
+ * that confirms nothing) back off exponentially with full jitter, starting
+ * at `retry.baseMs` and capped at `retry.maxMs`; `Retry-After` replaces the
+ * computed delay. When the next attempt would fall past the drain's budget
+ * the drain throws, so a sync event fails and the browser reschedules it.
+ */
+import { IngestError } from '../lib/errors.js';
+import { getConfig, openOutboxDb, readBatch, settleBatch, type Batch, type OutboxDb } from '../lib/outbox-db.js';
+import type { RecordResult } from '../lib/protocol.js';
+import { DRAIN_LOCK } from '../lib/sw-messages.js';
+import { UploadFailure, uploadBatch } from './upload.js';
+
+/** What one drain did. */
+export interface DrainResult {
+  uploaded: number;
+  rejected: number;
+}
+
+/** Ends the current backoff early; set while a drain sleeps between attempts. */
+let wakeSleeper: (() => void) | undefined;
+
+/** A backoff sleep that a new request to drain cuts short (never a `Retry-After` wait: the server asked for it). */
+function sleep(ms: number, interruptible: boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      wakeSleeper = undefined;
+      resolve();
+    }
+    if (interruptible) wakeSleeper = done;
+  });
+}
+
+/** Full-jitter exponential backoff: a random delay in [0, min(max, base·2^attempt)]. */
+export function backoffMs(attempt: number, baseMs: number, maxMs: number): number {
+  return Math.random() * Math.min(maxMs, baseMs * 2 ** attempt);
+}
+
+/** Splits a settled batch into confirmed keys and rejected entries. */
+function verdicts(batch: Batch, results: RecordResult[]) {
+  const confirmed: number[] = [];
+  const rejected = [];
+  for (const [i, r] of results.entries()) {
+    const key = batch.keys[i]!;
+    if (r.s === 'rejected') rejected.push({ key, record: batch.records[i]!, code: r.code, message: r.message });
+    else confirmed.push(key);
+  }
+  return { confirmed, rejected };
+}
+
+/** Dead-letters what a whole-request refusal condemns: the named collection's records, or the whole batch. */
+function condemned(batch: Batch, failure: UploadFailure) {
+  const code = failure.details.serverCode ?? failure.code;
+  return batch.records.flatMap((record, i) =>
+    failure.details.collection === undefined || record.c === failure.details.collection
+      ? [{ key: batch.keys[i]!, record, code, message: failure.message }]
+      : [],
+  );
+}
+
+async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
+  const deadline = Date.now() + budgetMs;
+  const result: DrainResult = { uploaded: 0, rejected: 0 };
+  const config = await getConfig(db);
+  if (!config) return result; // no page has opened a client yet: nothing can be queued
+  let maxRecords = config.batchMaxRecords;
+  let attempt = 0;
+  for (;;) {
+    const batch = await readBatch(db, maxRecords, config.batchMaxBytes);
+    if (batch.keys.length === 0) return result;
+    try {
+      const { confirmed, rejected } = verdicts(batch, await uploadBatch(db, config, batch));
+      await settleBatch(db, confirmed, rejected);
+      result.uploaded += confirmed.length;
+      result.rejected += rejected.length;
+      attempt = 0;
+      maxRecords = Math.min(config.batchMaxRecords, maxRecords * 2);
+    } catch (e) {
+      if (!(e instanceof UploadFailure)) throw e;
+      if (e.action === 'shrink' && batch.keys.length > 1) {
+        maxRecords = Math.max(1, Math.floor(batch.keys.length / 2));
+        continue;
+      }
+      if (e.action === 'reject-batch' || e.action === 'shrink') {
+        const rejected = condemned(batch, e);
+        await settleBatch(db, [], rejected);
+        result.rejected += rejected.length;
+        continue;
+      }
+      const serverAsked = e.details.retryAfterMs !== undefined;
+      const delay = e.details.retryAfterMs ?? backoffMs(attempt++, config.retry.baseMs, config.retry.maxMs);
+      if (Date.now() + delay > deadline) throw e;
+      await sleep(delay, !serverAsked);
+    }
+  }
+}
+
+let queued: Promise<DrainResult> | undefined;
+
+/**
+ * Drains the outbox, retrying transient failures for up to `budgetMs`.
+ * Callers that arrive while a drain waits for the lock share that drain.
+ *
+ * @throws {@link IngestError} the last failure when the budget runs out
+ */
+export function drain(budgetMs: number): Promise<DrainResult> {
+  wakeSleeper?.(); // someone wants it now: retry at once rather than at the end of the backoff
+  queued ??= navigator.locks.request(DRAIN_LOCK, async (): Promise<DrainResult> => {
+    queued = undefined;
+    return run(await openOutboxDb(), budgetMs);
+  }) as unknown as Promise<DrainResult>; // lib.dom types request() as Promise<Promise<T>>; it resolves with T
+  return queued;
+}
+
+/** Rebuilds any failure as an {@link IngestError} for the page. */
+export function asIngestError(e: unknown): IngestError {
+  if (e instanceof IngestError) return e;
+  return new IngestError('server-error', `upload failed: ${String((e as Error)?.message ?? e)}`, { cause: e });
+}

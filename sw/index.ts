@@ -1,0 +1,65 @@
+/**
+ * The sw-ingest service worker. Wakes the drain on: a Background Sync
+ * (through workbox's `Queue`), start-up, `online`, and page messages
+ * (`drain` where there is no SyncManager, `flush`). It handles no fetches,
+ * so it can live beside an app's own service worker (`importScripts`).
+ */
+import { Queue } from 'workbox-background-sync';
+import { getConfig, openOutboxDb } from '../lib/outbox-db.js';
+import { QUEUE_NAME, type FlushReply, type PageMessage } from '../lib/sw-messages.js';
+import { asIngestError, drain } from './drain.js';
+
+declare const self: ServiceWorkerGlobalScope;
+
+/** Budget of drains that no sync event or flush bounds (start-up, online, page wake-up). */
+const BACKGROUND_BUDGET_MS = 60_000;
+
+async function syncBudget(): Promise<number> {
+  const config = await getConfig(await openOutboxDb());
+  return config?.retry.syncBudgetMs ?? 150_000;
+}
+
+function drainInBackground(event?: ExtendableEvent): void {
+  const done = drain(BACKGROUND_BUDGET_MS).catch(() => undefined); // records stay queued; the next wake-up retries
+  event?.waitUntil(done);
+}
+
+// Workbox wires the sync event: its tag, waitUntil, and, without SyncManager,
+// a call at start-up. Records never enter workbox's own store: onSync drains
+// our outbox. Throwing from onSync fails the sync event so the browser retries.
+new Queue(QUEUE_NAME, {
+  onSync: async () => {
+    await drain(await syncBudget());
+  },
+});
+
+self.addEventListener('install', () => {
+  // Take over at once: this worker handles no fetches, and an older version
+  // may leave records behind that the drain below picks up.
+  void self.skipWaiting();
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(self.clients.claim());
+  drainInBackground(event);
+});
+
+self.addEventListener('message', (event: ExtendableMessageEvent) => {
+  const message = event.data as PageMessage | undefined;
+  if (message?.type === 'sw-ingest:drain') {
+    drainInBackground(event);
+  } else if (message?.type === 'sw-ingest:flush') {
+    const port = event.ports[0];
+    const timeoutMs = message.timeoutMs;
+    const reply = drain(timeoutMs).then(
+      (): FlushReply => ({ ok: true }),
+      (e: unknown): FlushReply => ({ ok: false, error: asIngestError(e).toJSON() }),
+    );
+    event.waitUntil(reply.then((r) => port?.postMessage(r)));
+  }
+});
+
+self.addEventListener('online', () => drainInBackground());
+
+// Start-up: records may have been queued while no worker ran.
+drainInBackground();

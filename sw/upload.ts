@@ -1,0 +1,137 @@
+/**
+ * One upload: a batch from the outbox → one `POST {endpoint}/batches` →
+ * the server's per-record verdict. Gets a session first (anonymous login or
+ * refresh), so a record queued a week ago is sent with a fresh token.
+ */
+import { Binary } from 'bson';
+import { IngestError, type IngestErrorCode } from '../lib/errors.js';
+import { getSession, putSession, type Batch, type OutboxDb, type StoredConfig } from '../lib/outbox-db.js';
+import {
+  BSON_CONTENT_TYPE, PATHS, PROTOCOL_VERSION, encodeUpload, endpointUrl, parseUploadReply,
+  type ErrorReply, type RecordResult, type Session,
+} from '../lib/protocol.js';
+
+/** Refresh the access token when it has less than this left. */
+const TOKEN_REFRESH_MARGIN_MS = 60_000;
+
+/** Why an upload failed, and what the drain should do about it. */
+export class UploadFailure extends IngestError {
+  constructor(
+    code: IngestErrorCode,
+    message: string,
+    /** `retry`: try the same batch later. `reject-batch`: the server refuses these records for good. `shrink`: too large, split it. */
+    readonly action: 'retry' | 'reject-batch' | 'shrink',
+    readonly details: { retryAfterMs?: number; serverCode?: string; collection?: string } = {},
+  ) {
+    super(code, message);
+  }
+}
+
+async function post(url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, method: 'POST', signal: AbortSignal.timeout(timeoutMs), cache: 'no-store' });
+  } catch (e) {
+    const timedOut = (e as { name?: string }).name === 'TimeoutError';
+    throw new UploadFailure(
+      timedOut ? 'timeout' : 'network-error',
+      timedOut ? `POST ${url}: no answer within ${timeoutMs} ms` : `POST ${url}: ${String((e as Error).message ?? e)}`,
+      'retry',
+    );
+  }
+}
+
+/** Parses `Retry-After` (seconds or an HTTP date) into milliseconds. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+async function errorBody(res: Response): Promise<ErrorReply['error'] | undefined> {
+  try {
+    return ((await res.json()) as ErrorReply).error;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Turns a non-2xx answer into an {@link UploadFailure}. */
+async function failure(res: Response, what: string): Promise<UploadFailure> {
+  const body = await errorBody(res);
+  const detail = `${what}: HTTP ${res.status}${body ? ` ${body.code}: ${body.message}` : ''}`;
+  const wait = retryAfterMs(res.headers.get('Retry-After'));
+  const details = { serverCode: body?.code, collection: body?.collection, retryAfterMs: wait };
+  if (res.status === 429 || (res.status === 503 && wait !== undefined)) return new UploadFailure('rate-limited', detail, 'retry', details);
+  if (res.status === 401 || res.status === 403) return new UploadFailure('auth-failed', detail, 'retry', details);
+  if (res.status === 413) return new UploadFailure('rejected-by-server', detail, 'shrink', details);
+  if (res.status === 408 || res.status >= 500 || res.status < 400) return new UploadFailure('server-error', detail, 'retry', details);
+  return new UploadFailure('rejected-by-server', detail, 'reject-batch', details);
+}
+
+async function requestSession(config: StoredConfig, refreshToken: string | undefined): Promise<Session> {
+  const url = endpointUrl(config.endpoint, refreshToken ? PATHS.refresh : PATHS.anonymousLogin);
+  const headers: HeadersInit = refreshToken ? { Authorization: `Bearer ${refreshToken}` } : {};
+  const res = await post(url, { headers }, config.retry.requestTimeoutMs);
+  if (!res.ok) throw await failure(res, refreshToken ? 'refresh' : 'anonymous login');
+  return (await res.json()) as Session;
+}
+
+/**
+ * A session with an access token good for at least a minute: the stored
+ * one, a refreshed one, or a new anonymous login when the refresh token is
+ * refused (anonymous users have nothing else to lose).
+ */
+export async function freshSession(db: OutboxDb, config: StoredConfig, force = false): Promise<Session> {
+  const stored = await getSession(db);
+  if (stored && !force && stored.accessTokenExpiresAt - TOKEN_REFRESH_MARGIN_MS > Date.now()) return stored;
+  let session: Session;
+  try {
+    session = await requestSession(config, stored?.refreshToken);
+  } catch (e) {
+    if (!(stored && e instanceof UploadFailure && e.code === 'auth-failed')) throw e;
+    session = await requestSession(config, undefined);
+  }
+  await putSession(db, session);
+  return session;
+}
+
+/**
+ * Uploads one batch and returns the server's verdict per record, or throws
+ * an {@link UploadFailure}. A reply that does not account for every record
+ * confirms nothing (`bad-response`, retried: the server deduplicates).
+ */
+export async function uploadBatch(db: OutboxDb, config: StoredConfig, batch: Batch): Promise<RecordResult[]> {
+  const body = encodeUpload({
+    v: PROTOCOL_VERSION,
+    client: config.clientId,
+    sentAt: new Date(),
+    records: batch.records.map((r) => ({ c: r.c, t: new Date(r.t), d: new Binary(r.d) })),
+  });
+  const url = endpointUrl(config.endpoint, PATHS.batches);
+  let session = await freshSession(db, config);
+  for (let attempt = 0; ; attempt++) {
+    const res = await post(url, {
+      headers: { 'Content-Type': BSON_CONTENT_TYPE, Authorization: `Bearer ${session.accessToken}` },
+      body,
+    }, config.retry.requestTimeoutMs);
+    if (res.status === 401 && attempt === 0) {
+      // The token expired or the server's key changed: refresh once, then resend.
+      session = await freshSession(db, config, true);
+      continue;
+    }
+    if (!res.ok) throw await failure(res, `POST ${url}`);
+    let reply: unknown;
+    try {
+      reply = await res.json();
+    } catch {
+      reply = undefined;
+    }
+    const results = parseUploadReply(reply, batch.records.length);
+    if (!results) {
+      throw new UploadFailure('bad-response', `POST ${url}: the reply does not confirm the ${batch.records.length} records sent`, 'retry');
+    }
+    return results;
+  }
+}

@@ -1,0 +1,48 @@
+import { SYNC_TAG } from '../../lib/sw-messages.js';
+import { test, expect, openClient, ingestReadings, pending, expectArrived, expectExactlyOnce, FAST_RETRY } from './fixtures.js';
+
+test('records ingested while the server is down arrive via flush() after it restarts', async ({ page, server }) => {
+  await openClient(page, server.url, FAST_RETRY);
+  await server.stop();
+  await ingestReadings(page, 200);
+
+  const failed = await page.evaluate(() =>
+    (window as any).client.flush({ timeoutMs: 1_500 }).then(
+      () => 'resolved',
+      (e: any) => `${e.name}:${e.code}`,
+    ),
+  );
+  expect(failed).toMatch(/^IngestError:(network-error|timeout)$/);
+  expect(await pending(page)).toBe(200);
+
+  await server.start(); // same port, same database
+  await page.evaluate(() => (window as any).client.flush());
+  expect(await pending(page)).toBe(0);
+  await expectExactlyOnce(server, 200);
+});
+
+test('records ingested while the server is down arrive via the next sync after it restarts', async ({ page, server }) => {
+  await openClient(page, server.url, FAST_RETRY);
+  const cdp = await page.context().newCDPSession(page);
+  const registrations = new Promise<string>((resolve) => {
+    cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
+      const ours = registrations.find((r) => r.scopeURL.startsWith(server.url) && !r.isDeleted);
+      if (ours) resolve(ours.registrationId);
+    });
+  });
+  await cdp.send('ServiceWorker.enable');
+  const registrationId = await registrations;
+
+  await server.stop();
+  await ingestReadings(page, 200); // registers a sync; it fires at once, fails, and gives up after syncBudgetMs
+  await page.waitForTimeout(3_500);
+  await server.start();
+  await page.waitForTimeout(1_000);
+  expect(await server.count('Reading')).toBe(0); // nothing retries by itself before the next sync
+
+  // The browser's retry of the failed sync, fired now instead of in 5 minutes.
+  await cdp.send('ServiceWorker.dispatchSyncEvent', { origin: server.url, registrationId, tag: SYNC_TAG, lastChance: false });
+  await expectArrived(server, 200);
+  await expect.poll(() => pending(page)).toBe(0);
+  await expectExactlyOnce(server, 200);
+});

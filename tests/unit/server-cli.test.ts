@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { Double, Long, ObjectId } from 'bson';
+import {
+  adminGet, encodeTestUpload, loginAnonymously, postBatch, startTestServer, TEST_SCHEMA, type TestServer,
+} from '../helpers/server-inject.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CLI = path.join(ROOT, 'server/cli.ts');
+
+function startCli(args: string[], env: Record<string, string> = {}): ChildProcess {
+  // The SW_INGEST_* variables of the developer's shell must not leak into the test.
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SW_INGEST_')));
+  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: { ...clean, ...env } });
+}
+
+async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = startCli(args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => { stdout += d; });
+  child.stderr!.on('data', (d) => { stderr += d; });
+  const [code] = await once(child, 'close');
+  return { code, stdout, stderr };
+}
+
+describe('sw-ingest command line', () => {
+  let tmp: string;
+  let schemaFile: string;
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sw-ingest-cli-'));
+    schemaFile = path.join(tmp, 'schema.json');
+    fs.writeFileSync(schemaFile, JSON.stringify(TEST_SCHEMA));
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('exits 2 with a message for an unknown verb', async () => {
+    const { code, stderr, stdout } = await runCli(['frobnicate']);
+    assert.equal(code, 2);
+    assert.match(stderr, /unknown command "frobnicate"/);
+    assert.equal(stdout, '');
+  });
+
+  it('exits 2 for an unknown option or a missing --schema', async () => {
+    const unknown = await runCli(['serve', '--bogus']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /bogus/);
+    const missing = await runCli(['serve', '--db', `sqlite:${tmp}/x.db`]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--schema/);
+  });
+
+  it('prints help with exit 0', async () => {
+    const { code, stdout } = await runCli(['serve', '--help']);
+    assert.equal(code, 0);
+    assert.match(stdout, /SW_INGEST_PORT/);
+  });
+
+  it('exits 1 with the message for a bad schema or a postgres URL', async () => {
+    const bad = path.join(tmp, 'bad-schema.json');
+    fs.writeFileSync(bad, JSON.stringify([{ name: 'T', asymmetric: true, properties: { _id: 'objectId' } }]));
+    const badSchema = await runCli(['serve', '--schema', bad, '--db', `sqlite:${tmp}/bad.db`, '--port', '0']);
+    assert.equal(badSchema.code, 1);
+    assert.match(badSchema.stderr, /primaryKey "_id"/);
+    const pg = await runCli(['serve', '--schema', schemaFile, '--db', 'postgres://localhost/ingest', '--port', '0']);
+    assert.equal(pg.code, 1);
+    assert.match(pg.stderr, /PostgreSQL support is not built yet/);
+  });
+
+  it('serves: prints one listening line, never the admin key, and exits 0 on SIGTERM', async () => {
+    const dir = path.join(tmp, 'serve');
+    const child = startCli(['serve', '--port', '0', '--schema', schemaFile], { SW_INGEST_DB: `sqlite:${dir}/ingest.db` });
+    let stdout = '';
+    let stderr = '';
+    child.stderr!.on('data', (d) => { stderr += d; });
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout!.on('data', (d) => {
+        stdout += d;
+        const m = /^sw-ingest listening on http:\/\/127\.0\.0\.1:(\d+)\n$/.exec(stdout);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once('exit', () => reject(new Error(`exited early: ${stderr}`)));
+    });
+    const health = await fetch(`http://127.0.0.1:${port}/api/health`);
+    assert.deepEqual(await health.json(), { ok: true });
+
+    const keyFile = path.join(dir, 'admin-key');
+    const adminKey = fs.readFileSync(keyFile, 'utf8').trim();
+    assert.ok(stderr.includes(keyFile));
+    assert.ok(!stderr.includes(adminKey) && !stdout.includes(adminKey));
+    const count = await fetch(`http://127.0.0.1:${port}/api/admin/collections/Event/count`, { headers: { authorization: `Bearer ${adminKey}` } });
+    assert.deepEqual(await count.json(), { count: 0 });
+
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0);
+    assert.equal(stdout.split('\n').length, 2); // one line and its newline
+  });
+
+  describe('export', () => {
+    let server: TestServer;
+    before(async () => {
+      server = await startTestServer();
+      const { accessToken } = await loginAnonymously(server.app);
+      const res = await postBatch(server.app, accessToken, encodeTestUpload([
+        { c: 'Reading', doc: { _id: new ObjectId(), sensor: 'a', value: new Double(1), count: Long.fromNumber(7), at: new Date(0) } },
+        { c: 'Reading', doc: { _id: new ObjectId(), sensor: 'b', value: new Double(0.5) } },
+      ]));
+      assert.equal(res.statusCode, 200);
+    });
+    after(() => server.close());
+
+    for (const canonical of [false, true]) {
+      it(`prints the same lines as the HTTP export (${canonical ? 'canonical' : 'relaxed'})`, async () => {
+        const http = await adminGet(server, `/api/admin/collections/Reading/export${canonical ? '?format=canonical' : ''}`);
+        const cli = await runCli(['export', '--db', `sqlite:${server.dbFile}`, '--collection', 'Reading', ...(canonical ? ['--canonical'] : [])]);
+        assert.equal(cli.code, 0, cli.stderr);
+        assert.equal(cli.stdout.split('\n').length, 3);
+        assert.equal(cli.stdout, http.body);
+      });
+    }
+
+    it('fails for a database that does not exist, without creating it', async () => {
+      const missing = path.join(tmp, 'missing', 'none.db');
+      const cli = await runCli(['export', '--db', `sqlite:${missing}`, '--collection', 'Reading']);
+      assert.equal(cli.code, 1);
+      assert.match(cli.stderr, /does not exist/);
+      assert.equal(fs.existsSync(missing), false);
+    });
+  });
+});
