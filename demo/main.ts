@@ -182,7 +182,8 @@ async function refreshPending(): Promise<void> {
     ui.pending.textContent = fmt.format(n);
     ui.pending.dataset.count = String(n);
     ui.pending.classList.toggle('zero', n === 0);
-    const share = peakPending === 0 ? 0 : n / peakPending;
+    // Scaled to the peak since the outbox was last empty (at least 20, so Auto's 0/1 does not flash a full bar).
+    const share = n / Math.max(peakPending, 20);
     ui.pendingBarFill.style.width = `${(share * 100).toFixed(1)}%`;
     ui.pendingBar.setAttribute('aria-valuemax', String(peakPending));
     ui.pendingBar.setAttribute('aria-valuenow', String(n));
