@@ -80,10 +80,12 @@ async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
       await settleBatch(db, confirmed, rejected);
       result.uploaded += confirmed.length;
       result.rejected += rejected.length;
+      lastFailure = undefined;
       attempt = 0;
       maxRecords = Math.min(config.batchMaxRecords, maxRecords * 2);
     } catch (e) {
       if (!(e instanceof UploadFailure)) throw e;
+      lastFailure = e;
       if (e.action === 'shrink' && batch.keys.length > 1) {
         maxRecords = Math.max(1, Math.floor(batch.keys.length / 2));
         continue;
@@ -103,6 +105,9 @@ async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
 }
 
 let queued: Promise<DrainResult> | undefined;
+
+/** The failure of the latest upload attempt, cleared by a success: what a caller that gives up waiting reports. */
+export let lastFailure: IngestError | undefined;
 
 /**
  * Drains the outbox, retrying transient failures for up to `budgetMs`.

@@ -7,7 +7,8 @@
 import { Queue } from 'workbox-background-sync';
 import { getConfig, openOutboxDb } from '../lib/outbox-db.js';
 import { QUEUE_NAME, type FlushReply, type PageMessage } from '../lib/sw-messages.js';
-import { asIngestError, drain } from './drain.js';
+import { IngestError } from '../lib/errors.js';
+import { asIngestError, drain, lastFailure } from './drain.js';
 
 declare const self: ServiceWorkerGlobalScope;
 
@@ -41,7 +42,8 @@ self.addEventListener('install', () => {
 
 self.addEventListener('activate', (event) => {
   event.waitUntil(self.clients.claim());
-  drainInBackground(event);
+  // Not inside waitUntil: with the server down, activation would wait for the whole drain budget.
+  drainInBackground();
 });
 
 self.addEventListener('message', (event: ExtendableMessageEvent) => {
@@ -51,10 +53,19 @@ self.addEventListener('message', (event: ExtendableMessageEvent) => {
   } else if (message?.type === 'sw-ingest:flush') {
     const port = event.ports[0];
     const timeoutMs = message.timeoutMs;
-    const reply = drain(timeoutMs).then(
+    // The drain may first wait for another one (a sync event's) that holds
+    // the lock; when time runs out, report what the uploads last ran into.
+    const timedOut = new Promise<FlushReply>((resolve) =>
+      setTimeout(() => resolve({
+        ok: false,
+        error: (lastFailure ?? new IngestError('timeout', `flush(): the outbox was not empty after ${timeoutMs} ms`)).toJSON(),
+      }), timeoutMs),
+    );
+    const drained = drain(timeoutMs).then(
       (): FlushReply => ({ ok: true }),
       (e: unknown): FlushReply => ({ ok: false, error: asIngestError(e).toJSON() }),
     );
+    const reply = Promise.race([drained, timedOut]);
     event.waitUntil(reply.then((r) => port?.postMessage(r)));
   }
 });

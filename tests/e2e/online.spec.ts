@@ -27,3 +27,15 @@ test('values arrive with their schema types', async ({ page, server }) => {
   expect(doc!.temp._bsontype).toBe('Double'); // 21 stays a double, not an int
   expect(doc!.at.toISOString()).toBe('1969-07-20T20:17:40.123Z');
 });
+
+test('with the sync fallback forced, records go out by message to the service worker', async ({ page, server }) => {
+  await openClient(page, server.url, { forceSyncFallback: true });
+  await page.evaluate(() => {
+    // Any Background Sync registration from here on is a failure of the fallback.
+    (window as any).client.registration.sync.register = () => Promise.reject(new Error('sync used despite forceSyncFallback'));
+  });
+  await ingestReadings(page, 120);
+  await expectArrived(server, 120);
+  await expect.poll(() => pending(page)).toBe(0);
+  await expectExactlyOnce(server, 120);
+});
