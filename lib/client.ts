@@ -20,7 +20,8 @@ import {
 } from './outbox-db.js';
 import { MAX_DOCUMENT_BYTES, PATHS, endpointUrl, type Session } from './protocol.js';
 import { convertDocument, parseSchema, type ObjectSchema, type ParsedSchema } from './schema.js';
-import { SYNC_TAG, type FlushReply, type PageMessage } from './sw-messages.js';
+import type { AsymmetricName, IngestDocument } from './schema-types.js';
+import { EVENTS_CHANNEL, SYNC_TAG, type FlushReply, type PageMessage, type SwEvent } from './sw-messages.js';
 
 /** Default records per upload. */
 export const DEFAULT_BATCH_MAX_RECORDS = 500;
@@ -37,14 +38,14 @@ export const DEFAULT_RETRY: RetryPolicy = {
 /** Default time limit of `flush()`. */
 export const DEFAULT_FLUSH_TIMEOUT_MS = 30_000;
 
-/** Options of {@link open}. */
-export interface OpenOptions {
+/** Options of {@link open}; `S` is the schema's type, which types `ingest()`. */
+export interface OpenOptions<S extends readonly ObjectSchema[] = readonly ObjectSchema[]> {
   /** URL of the backend's ingest API, absolute or relative to the page (e.g. `'/api/ingest'`). */
   endpoint: string;
   /** URL of the served `sw-ingest-sw.js` to register, or a registration the app already has. */
   serviceWorker: string | ServiceWorkerRegistration;
-  /** Object types in Realm's notation; at least one `asymmetric: true`. */
-  schema: readonly ObjectSchema[];
+  /** Object types in Realm's notation; at least one `asymmetric: true`. Written inline or `as const`, it types `ingest()`. */
+  schema: S;
   /** Scope to register the service worker with. @default the script's directory */
   scope?: string;
   /**
@@ -90,6 +91,18 @@ export interface FlushOptions {
   timeoutMs?: number;
 }
 
+/** Events of {@link IngestClient.on} and what their listeners receive. */
+export interface IngestEvents {
+  /** Records of this page were committed to the outbox. */
+  queued: { count: number };
+  /** The server confirmed records (of any tab of this origin) and they left the outbox. */
+  uploaded: { count: number };
+  /** The server refused records; they are in `rejected()`. */
+  rejected: { count: number; codes: string[] };
+  /** An upload attempt failed; the records stay queued and are retried. */
+  error: { error: IngestError };
+}
+
 interface PendingWrite {
   records: OutboxRecord[];
   done: Promise<void>;
@@ -97,11 +110,13 @@ interface PendingWrite {
   reject: (e: unknown) => void;
 }
 
-/** A connection to the device outbox; get one with {@link open}. */
-export class IngestClient {
+/** A connection to the device outbox; get one with {@link open}. `S` is the schema's type. */
+export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSchema[]> {
   private pendingWrite: PendingWrite | undefined;
   private lastWrite: Promise<void> = Promise.resolve();
   private closed = false;
+  private readonly listeners = new Map<keyof IngestEvents, Set<(detail: never) => void>>();
+  private readonly channel: BroadcastChannel;
 
   /** @internal use {@link open} */
   constructor(
@@ -110,7 +125,40 @@ export class IngestClient {
     /** The service worker registration uploads run in. */
     readonly registration: ServiceWorkerRegistration,
     private readonly options: { durability: IDBTransactionDurability; forceSyncFallback: boolean },
-  ) {}
+  ) {
+    this.channel = new BroadcastChannel(EVENTS_CHANNEL);
+    this.channel.onmessage = (e: MessageEvent<SwEvent>) => {
+      const event = e.data;
+      if (event.type === 'error') this.emit('error', { error: IngestError.from(event.error) });
+      else if (event.type === 'uploaded') this.emit('uploaded', { count: event.count });
+      else if (event.type === 'rejected') this.emit('rejected', { count: event.count, codes: event.codes });
+    };
+  }
+
+  /**
+   * Listens to an event; returns a function that stops listening.
+   *
+   * @example
+   * ```ts
+   * const stop = client.on('rejected', ({ count, codes }) => console.warn(count, 'records refused:', codes));
+   * ```
+   */
+  on<E extends keyof IngestEvents>(event: E, listener: (detail: IngestEvents[E]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener as (detail: never) => void);
+    return () => set.delete(listener as (detail: never) => void);
+  }
+
+  private emit<E extends keyof IngestEvents>(event: E, detail: IngestEvents[E]): void {
+    for (const listener of this.listeners.get(event) ?? []) {
+      try {
+        (listener as (d: IngestEvents[E]) => void)(detail);
+      } catch (e) {
+        reportError(e); // a throwing listener must not break delivery of the others
+      }
+    }
+  }
 
   /**
    * Validates one document (or an array of documents, all or nothing) of the
@@ -125,13 +173,14 @@ export class IngestClient {
    * await client.ingest('Reading', { deviceId: 'd1', seq: 1, temp: 21.5, at: new Date() });
    * ```
    */
-  ingest(type: string, doc: Record<string, unknown> | ReadonlyArray<Record<string, unknown>>): Promise<void> {
+  ingest<N extends AsymmetricName<S>>(type: N, doc: IngestDocument<S, N> | ReadonlyArray<IngestDocument<S, N>>): Promise<void> {
     if (this.closed) return Promise.reject(new IngestError('closed', `ingest("${type}"): the client is closed`));
     let records: OutboxRecord[];
     try {
-      const docs = Array.isArray(doc) ? doc : [doc];
+      const many = Array.isArray(doc);
+      const docs: readonly unknown[] = many ? doc : [doc];
       const now = Date.now();
-      records = docs.map((d) => ({ c: type, t: now, d: encode(this.schema, type, d) }));
+      records = docs.map((d, i) => ({ c: type, t: now, d: encode(this.schema, type, d, many ? `${type}[${i}]` : type) }));
     } catch (e) {
       return Promise.reject(e);
     }
@@ -160,6 +209,7 @@ export class IngestClient {
       () => {
         write.resolve();
         this.wake();
+        this.emit('queued', { count: write.records.length });
       },
       (e: unknown) => write.reject(storageError(e, write.records.length)),
     );
@@ -253,6 +303,7 @@ export class IngestClient {
    */
   async close(): Promise<void> {
     this.closed = true;
+    this.channel.close();
     await this.settled();
   }
 
@@ -263,17 +314,17 @@ export class IngestClient {
   }
 }
 
-function encode(schema: ParsedSchema, type: string, doc: unknown): Uint8Array {
-  const converted = convertDocument(schema, type, doc, 'page');
+function encode(schema: ParsedSchema, type: string, doc: unknown, path: string): Uint8Array {
+  const converted = convertDocument(schema, type, doc, 'page', path);
   let bytes: Uint8Array;
   try {
     bytes = BsonCodec.serialize(converted);
   } catch (e) {
     if (BsonCodec.calculateObjectSize(converted) > MAX_DOCUMENT_BYTES) bytes = new Uint8Array(MAX_DOCUMENT_BYTES + 1);
-    else throw new IngestError('wrong-type', `${type}: the document cannot be encoded as BSON (${String(e)})`, { path: type, cause: e });
+    else throw new IngestError('wrong-type', `${path}: the document cannot be encoded as BSON (${String(e)})`, { path, cause: e });
   }
   if (bytes.byteLength > MAX_DOCUMENT_BYTES) {
-    throw new IngestError('document-too-large', `${type}: the document is larger than 16 MiB as BSON`, { path: type });
+    throw new IngestError('document-too-large', `${path}: the document is larger than 16 MiB as BSON`, { path });
   }
   return bytes;
 }
@@ -346,7 +397,7 @@ function positive(name: string, v: number | undefined, fallback: number): number
  * });
  * ```
  */
-export async function open(options: OpenOptions): Promise<IngestClient> {
+export async function open<const S extends readonly ObjectSchema[]>(options: OpenOptions<S>): Promise<IngestClient<S>> {
   if (options === null || typeof options !== 'object') throw new IngestError('invalid-schema', 'open(): expected an options object');
   if (typeof indexedDB === 'undefined') throw new IngestError('not-supported', 'open(): this browser has no IndexedDB (private mode?)');
   if (!('serviceWorker' in navigator)) {
@@ -391,7 +442,7 @@ export async function open(options: OpenOptions): Promise<IngestClient> {
     if (session && !(await getSession(db))) await putSession(db, session);
   }
 
-  const client = new IngestClient(db, schema, registration, {
+  const client = new IngestClient<S>(db, schema, registration, {
     durability: options.durability ?? 'strict',
     forceSyncFallback: options.forceSyncFallback === true,
   });

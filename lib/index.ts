@@ -3,9 +3,11 @@
  * contents of the public API.
  */
 export { open, IngestClient } from './client.js';
-export type { OpenOptions, FlushOptions, RejectedRecord } from './client.js';
+export type { OpenOptions, FlushOptions, RejectedRecord, IngestEvents } from './client.js';
 export { IngestError, ERROR_CODES } from './errors.js';
 export type { IngestErrorCode } from './errors.js';
 export type { ObjectSchema, PropertySchema } from './schema.js';
+export { defineSchema } from './schema-types.js';
+export type { AsymmetricName, IngestDocument, MixedValue, PrimitiveValues } from './schema-types.js';
 export type { RetryPolicy } from './outbox-db.js';
 export { BSON } from './bson.js';

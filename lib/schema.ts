@@ -391,9 +391,13 @@ class Converter {
  * returns it with every value in its exact BSON type. Generates `_id` when
  * absent and the key type is objectId or uuid.
  *
+ * @param path - how messages name the document, e.g. `Reading[3]` for the 4th of an array
+ *
  * @throws {@link IngestError} with the rule's code and the path of the value
  */
-export function convertDocument(schema: ParsedSchema, typeName: string, doc: unknown, mode: ValidationMode = 'page'): Document {
+export function convertDocument(
+  schema: ParsedSchema, typeName: string, doc: unknown, mode: ValidationMode = 'page', path: string = typeName,
+): Document {
   const type = schema.get(typeName);
   if (!type || !type.asymmetric) {
     throw new IngestError(
@@ -408,7 +412,7 @@ export function convertDocument(schema: ParsedSchema, typeName: string, doc: unk
     if (pk.type === 'objectId') doc = { _id: new ObjectId(), ...rest };
     else if (pk.type === 'uuid') doc = { _id: new UUID(), ...rest };
   }
-  return new Converter(schema, mode).object(type, doc, typeName);
+  return new Converter(schema, mode).object(type, doc, path);
 }
 
 /**

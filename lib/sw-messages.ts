@@ -26,3 +26,12 @@ export interface FlushMessage {
 export type FlushReply = { ok: true } | { ok: false; error: SerializedError };
 
 export type PageMessage = DrainMessage | FlushMessage;
+
+/** BroadcastChannel on which the SW tells every open page what the uploads did. */
+export const EVENTS_CHANNEL = 'sw-ingest:events';
+
+/** SW → pages, on {@link EVENTS_CHANNEL}. */
+export type SwEvent =
+  | { type: 'uploaded'; count: number }
+  | { type: 'rejected'; count: number; codes: string[] }
+  | { type: 'error'; error: SerializedError };

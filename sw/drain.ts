@@ -13,7 +13,7 @@
 import { IngestError } from '../lib/errors.js';
 import { getConfig, openOutboxDb, readBatch, settleBatch, type Batch, type OutboxDb } from '../lib/outbox-db.js';
 import type { RecordResult } from '../lib/protocol.js';
-import { DRAIN_LOCK } from '../lib/sw-messages.js';
+import { DRAIN_LOCK, EVENTS_CHANNEL, type SwEvent } from '../lib/sw-messages.js';
 import { UploadFailure, uploadBatch } from './upload.js';
 
 /** What one drain did. */
@@ -37,6 +37,9 @@ function sleep(ms: number, interruptible: boolean): Promise<void> {
     if (interruptible) wakeSleeper = done;
   });
 }
+
+const events = new BroadcastChannel(EVENTS_CHANNEL);
+const announce = (event: SwEvent): void => events.postMessage(event);
 
 /** Full-jitter exponential backoff: a random delay in [0, min(max, base·2^attempt)]. */
 export function backoffMs(attempt: number, baseMs: number, maxMs: number): number {
@@ -81,11 +84,14 @@ async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
       result.uploaded += confirmed.length;
       result.rejected += rejected.length;
       lastFailure = undefined;
+      if (confirmed.length > 0) announce({ type: 'uploaded', count: confirmed.length });
+      if (rejected.length > 0) announce({ type: 'rejected', count: rejected.length, codes: [...new Set(rejected.map((r) => r.code))] });
       attempt = 0;
       maxRecords = Math.min(config.batchMaxRecords, maxRecords * 2);
     } catch (e) {
       if (!(e instanceof UploadFailure)) throw e;
       lastFailure = e;
+      announce({ type: 'error', error: e.toJSON() });
       if (e.action === 'shrink' && batch.keys.length > 1) {
         maxRecords = Math.max(1, Math.floor(batch.keys.length / 2));
         continue;
@@ -94,6 +100,7 @@ async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
         const rejected = condemned(batch, e);
         await settleBatch(db, [], rejected);
         result.rejected += rejected.length;
+        announce({ type: 'rejected', count: rejected.length, codes: [rejected[0]!.code] });
         continue;
       }
       const serverAsked = e.details.retryAfterMs !== undefined;

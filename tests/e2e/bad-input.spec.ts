@@ -12,6 +12,8 @@ test('ingest() rejects bad input with a typed error and queues nothing', async (
       ['missing field', 'Reading', { deviceId: 'd1', temp: 1, at }],
       ['wrong type', 'Reading', { deviceId: 'd1', seq: 1, temp: 'hot', at }],
       ['one bad of two', 'Reading', [{ deviceId: 'd1', seq: 1, temp: 1, at }, { deviceId: 'd1', seq: 1.5, temp: 1, at }]],
+      ['too large', 'Reading', { deviceId: 'x'.repeat(16 * 1024 * 1024), seq: 1, temp: 1, at }],
+      ['dotted key', 'Reading', { deviceId: 'd1', seq: 1, temp: 1, at, 'a.b': 1 }],
     ];
     const out: Record<string, unknown> = {};
     for (const [name, type, doc] of attempts) {
@@ -25,7 +27,9 @@ test('ingest() rejects bad input with a typed error and queues nothing', async (
   expect(outcomes['unknown type']).toMatchObject({ isIngestError: true, code: 'unknown-type' });
   expect(outcomes['missing field']).toMatchObject({ isIngestError: true, code: 'missing-field', path: 'Reading.seq' });
   expect(outcomes['wrong type']).toMatchObject({ isIngestError: true, code: 'wrong-type', path: 'Reading.temp' });
-  expect(outcomes['one bad of two']).toMatchObject({ isIngestError: true, code: 'not-an-integer', path: 'Reading.seq' });
+  expect(outcomes['one bad of two']).toMatchObject({ isIngestError: true, code: 'not-an-integer', path: 'Reading[1].seq' });
+  expect(outcomes['too large']).toMatchObject({ isIngestError: true, code: 'document-too-large', path: 'Reading' });
+  expect(outcomes['dotted key']).toMatchObject({ isIngestError: true, code: 'invalid-field-name', path: 'Reading["a.b"]' });
   expect(await pending(page)).toBe(0);
   await page.evaluate(() => (window as any).client.flush());
   expect(await server.count('Reading')).toBe(0);
