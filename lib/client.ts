@@ -16,7 +16,7 @@ import { BSON as BsonCodec, type Document } from 'bson';
 import { IngestError, type SerializedError } from './errors.js';
 import {
   appendRecords, countPending, getConfig, getSession, listDeadLetters, openOutboxDb, putConfig, putSession,
-  resolveDeadLetters, type OutboxDb, type OutboxRecord, type RetryPolicy,
+  resolveDeadLetters, type OutboxCaps, type OutboxDb, type OutboxRecord, type RetryPolicy,
 } from './outbox-db.js';
 import { MAX_DOCUMENT_BYTES, PATHS, endpointUrl, type Session } from './protocol.js';
 import { convertDocument, parseSchema, type ObjectSchema, type ParsedSchema } from './schema.js';
@@ -35,6 +35,10 @@ export const DEFAULT_RETRY: RetryPolicy = {
   syncBudgetMs: 150_000,
   requestTimeoutMs: 30_000,
 };
+/** Default cap on records in the outbox. */
+export const DEFAULT_MAX_PENDING_RECORDS = 1_000_000;
+/** Default cap on document bytes in the outbox: 256 MiB. */
+export const DEFAULT_MAX_PENDING_BYTES = 256 * 1024 * 1024;
 /** Default time limit of `flush()`. */
 export const DEFAULT_FLUSH_TIMEOUT_MS = 30_000;
 
@@ -58,6 +62,14 @@ export interface OpenOptions<S extends readonly ObjectSchema[] = readonly Object
   batchMaxRecords?: number;
   /** Largest sum of document bytes per upload (one larger record still goes alone). @default 1048576 */
   batchMaxBytes?: number;
+  /**
+   * Most records the outbox may hold; `ingest()` beyond it rejects with
+   * `outbox-full` and queues nothing (queued records are never dropped).
+   * @default 1000000
+   */
+  maxPendingRecords?: number;
+  /** Most document bytes the outbox may hold, as for `maxPendingRecords`. @default 268435456 (256 MiB) */
+  maxPendingBytes?: number;
   /** Backoff and time limits of uploads; see {@link DEFAULT_RETRY}. */
   retry?: Partial<RetryPolicy>;
   /**
@@ -124,8 +136,14 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
     private readonly schema: ParsedSchema,
     /** The service worker registration uploads run in. */
     readonly registration: ServiceWorkerRegistration,
-    private readonly options: { durability: IDBTransactionDurability; forceSyncFallback: boolean },
+    private readonly options: { durability: IDBTransactionDurability; forceSyncFallback: boolean; caps: OutboxCaps },
   ) {
+    // Wake-ups that matter most where there is no Background Sync: the page
+    // comes back into view, or the device comes back online.
+    if (typeof document !== 'undefined') {
+      document.addEventListener('visibilitychange', this.onVisible);
+      addEventListener('online', this.onOnline);
+    }
     this.channel = new BroadcastChannel(EVENTS_CHANNEL);
     this.channel.onmessage = (e: MessageEvent<SwEvent>) => {
       const event = e.data;
@@ -134,6 +152,11 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
       else if (event.type === 'rejected') this.emit('rejected', { count: event.count, codes: event.codes });
     };
   }
+
+  private readonly onVisible = (): void => {
+    if (document.visibilityState === 'visible') this.wake();
+  };
+  private readonly onOnline = (): void => this.wake();
 
   /**
    * Listens to an event; returns a function that stops listening.
@@ -205,13 +228,13 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
   private commit(): void {
     const write = this.pendingWrite!;
     this.pendingWrite = undefined;
-    const committed = appendRecords(this.db, write.records, this.options.durability).then(
+    const committed = appendRecords(this.db, write.records, this.options.durability, this.options.caps).then(
       () => {
         write.resolve();
         this.wake();
         this.emit('queued', { count: write.records.length });
       },
-      (e: unknown) => write.reject(storageError(e, write.records.length)),
+      (e: unknown) => write.reject(e instanceof IngestError ? e : storageError(e, write.records.length)),
     );
     this.lastWrite = committed;
   }
@@ -304,6 +327,10 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
   async close(): Promise<void> {
     this.closed = true;
     this.channel.close();
+    if (typeof document !== 'undefined') {
+      document.removeEventListener('visibilitychange', this.onVisible);
+      removeEventListener('online', this.onOnline);
+    }
     await this.settled();
   }
 
@@ -331,8 +358,10 @@ function encode(schema: ParsedSchema, type: string, doc: unknown, path: string):
 
 function storageError(e: unknown, count: number): IngestError {
   const name = (e as { name?: string } | null)?.name ?? 'Error';
-  const detail = name === 'QuotaExceededError' ? 'the storage quota is exhausted' : String((e as Error)?.message ?? e);
-  return new IngestError('storage-failed', `ingest(): ${count} record(s) not queued: ${detail}`, { cause: e });
+  if (name === 'QuotaExceededError') {
+    return new IngestError('quota-exceeded', `ingest(): ${count} record(s) not queued: the browser's storage quota for this origin is exhausted`, { cause: e });
+  }
+  return new IngestError('storage-failed', `ingest(): ${count} record(s) not queued: ${name}: ${String((e as Error)?.message ?? e)}`, { cause: e });
 }
 
 function waitForActive(registration: ServiceWorkerRegistration, timeoutMs = 30_000): Promise<ServiceWorker> {
@@ -445,6 +474,10 @@ export async function open<const S extends readonly ObjectSchema[]>(options: Ope
   const client = new IngestClient<S>(db, schema, registration, {
     durability: options.durability ?? 'strict',
     forceSyncFallback: options.forceSyncFallback === true,
+    caps: {
+      maxPendingRecords: positive('maxPendingRecords', options.maxPendingRecords, DEFAULT_MAX_PENDING_RECORDS),
+      maxPendingBytes: positive('maxPendingBytes', options.maxPendingBytes, DEFAULT_MAX_PENDING_BYTES),
+    },
   });
   // Records left by an earlier visit go out now, not at the next sync.
   client.wake();

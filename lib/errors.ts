@@ -19,7 +19,9 @@ export const ERROR_CODES = {
   'document-too-large': 'The document is larger than 16 MiB once encoded as BSON.',
   'cyclic-value': 'The document contains a reference cycle.',
   // Outbox and delivery
-  'storage-failed': 'IndexedDB refused the write (quota, private mode, or the database was closed); nothing was queued.',
+  'outbox-full': 'The write would take the outbox past its cap (maxPendingRecords / maxPendingBytes); nothing was queued.',
+  'quota-exceeded': "The browser's storage quota for this origin is exhausted; nothing was queued, queued records are kept.",
+  'storage-failed': 'IndexedDB refused the write (private mode, a closed database, a disk error); nothing was queued.',
   'closed': 'The client was closed with close(); open a new one.',
   'not-supported': 'This browser lacks a platform feature sw-ingest needs (IndexedDB or service workers).',
   'service-worker-failed': 'The service worker could not be registered or did not activate.',

@@ -9,13 +9,30 @@
  *   deleted as key ranges) → {@link OutboxRecord}.
  * - `deadletters`: auto-increment keys → {@link DeadLetter}; records the
  *   server rejected, kept until the page retries or discards them.
- * - `meta`: `'config'` → {@link StoredConfig}, `'session'` → {@link Session}.
+ * - `meta`: `'config'` → {@link StoredConfig}, `'session'` → {@link Session},
+ *   `'totals'` → {@link Totals} (version 2: kept in step with the outbox in
+ *   the same transactions, so caps and stats need no scan).
+ *
+ * Upgrades: 1 → 2 adds `'totals'`, computed from the records already queued.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { IngestError } from './errors.js';
 import type { Session } from './protocol.js';
 
 export const DB_NAME = 'sw-ingest';
-export const DB_VERSION = 1;
+export const DB_VERSION = 2;
+
+/** Records and document bytes in the outbox. */
+export interface Totals {
+  records: number;
+  bytes: number;
+}
+
+/** Limits on what the outbox may hold; `ingest()` beyond them rejects with `outbox-full`. */
+export interface OutboxCaps {
+  maxPendingRecords: number;
+  maxPendingBytes: number;
+}
 
 /** One queued record. */
 export interface OutboxRecord {
@@ -61,7 +78,7 @@ export interface RetryPolicy {
 interface IngestDB extends DBSchema {
   outbox: { key: number; value: OutboxRecord };
   deadletters: { key: number; value: DeadLetter };
-  meta: { key: 'config'; value: StoredConfig } | { key: 'session'; value: Session };
+  meta: { key: 'config' | 'session' | 'totals'; value: StoredConfig | Session | Totals };
 }
 
 export type OutboxDb = IDBPDatabase<IngestDB>;
@@ -71,11 +88,20 @@ let dbPromise: Promise<OutboxDb> | undefined;
 /** Opens (once per realm) the sw-ingest database, creating or upgrading it. */
 export function openOutboxDb(): Promise<OutboxDb> {
   dbPromise ??= openDB<IngestDB>(DB_NAME, DB_VERSION, {
-    upgrade(db, oldVersion) {
+    async upgrade(db, oldVersion, _newVersion, tx) {
       if (oldVersion < 1) {
         db.createObjectStore('outbox', { autoIncrement: true });
         db.createObjectStore('deadletters', { autoIncrement: true });
         db.createObjectStore('meta');
+      }
+      if (oldVersion < 2) {
+        // Count what an older version queued; every record stays where it is.
+        const totals: Totals = { records: 0, bytes: 0 };
+        for (let c = await tx.objectStore('outbox').openCursor(); c; c = await c.continue()) {
+          totals.records++;
+          totals.bytes += c.value.d.byteLength;
+        }
+        await tx.objectStore('meta').put(totals, 'totals');
       }
     },
     // A newer version (an updated SW or page) wants to upgrade: step aside;
@@ -94,10 +120,46 @@ export function openOutboxDb(): Promise<OutboxDb> {
   return dbPromise;
 }
 
-/** Appends records in one transaction; resolves after it committed. */
-export async function appendRecords(db: OutboxDb, records: OutboxRecord[], durability: IDBTransactionDurability): Promise<void> {
-  const tx = db.transaction('outbox', 'readwrite', { durability });
-  for (const r of records) void tx.store.add(r);
+const ZERO: Totals = { records: 0, bytes: 0 };
+
+/**
+ * Appends records in one transaction, unless they would take the outbox
+ * past `caps` (then nothing is written and it throws `outbox-full`).
+ * Resolves after the commit.
+ */
+export async function appendRecords(
+  db: OutboxDb, records: readonly OutboxRecord[], durability: IDBTransactionDurability, caps: OutboxCaps,
+): Promise<void> {
+  const tx = db.transaction(['outbox', 'meta'], 'readwrite', { durability });
+  const meta = tx.objectStore('meta');
+  const totals = { ...((await meta.get('totals')) as Totals | undefined ?? ZERO) };
+  const bytes = records.reduce((n, r) => n + r.d.byteLength, 0);
+  if (totals.records + records.length > caps.maxPendingRecords || totals.bytes + bytes > caps.maxPendingBytes) {
+    tx.abort();
+    await tx.done.catch(() => undefined);
+    throw new IngestError(
+      'outbox-full',
+      `ingest(): ${records.length} record(s) (${bytes} bytes) would exceed the outbox cap of ` +
+        `${caps.maxPendingRecords} records / ${caps.maxPendingBytes} bytes (now ${totals.records} / ${totals.bytes}); nothing was queued`,
+    );
+  }
+  const outbox = tx.objectStore('outbox');
+  for (const r of records) void outbox.add(r);
+  totals.records += records.length;
+  totals.bytes += bytes;
+  void meta.put(totals, 'totals');
+  await tx.done;
+}
+
+/** Records and bytes waiting, as kept by the transactions that change the outbox. */
+export async function getTotals(db: OutboxDb): Promise<Totals> {
+  return ((await db.get('meta', 'totals')) as Totals | undefined) ?? { ...ZERO };
+}
+
+/** Resets the totals when the outbox is empty, healing any drift (e.g. from an older version's writes). */
+export async function healTotals(db: OutboxDb): Promise<void> {
+  const tx = db.transaction(['outbox', 'meta'], 'readwrite');
+  if ((await tx.objectStore('outbox').count()) === 0) void tx.objectStore('meta').put({ ...ZERO }, 'totals');
   await tx.done;
 }
 
@@ -148,18 +210,25 @@ export function toRanges(sortedKeys: readonly number[]): Array<[number, number]>
  */
 export async function settleBatch(
   db: OutboxDb,
-  confirmedKeys: readonly number[],
+  confirmed: ReadonlyArray<{ key: number; record: OutboxRecord }>,
   rejected: ReadonlyArray<{ key: number; record: OutboxRecord; code: string; message: string }>,
 ): Promise<void> {
-  const tx = db.transaction(['outbox', 'deadletters'], 'readwrite', { durability: 'strict' });
+  const tx = db.transaction(['outbox', 'deadletters', 'meta'], 'readwrite', { durability: 'strict' });
   const outbox = tx.objectStore('outbox');
   const dead = tx.objectStore('deadletters');
-  for (const [lo, hi] of toRanges(confirmedKeys)) void outbox.delete(IDBKeyRange.bound(lo, hi));
+  const meta = tx.objectStore('meta');
+  const totals = { ...((await meta.get('totals')) as Totals | undefined ?? ZERO) };
+  for (const [lo, hi] of toRanges(confirmed.map((c) => c.key))) void outbox.delete(IDBKeyRange.bound(lo, hi));
   const at = Date.now();
   for (const r of rejected) {
     void dead.add({ ...r.record, code: r.code, message: r.message, at });
     void outbox.delete(r.key);
   }
+  for (const { record } of [...confirmed, ...rejected]) {
+    totals.records--;
+    totals.bytes -= record.d.byteLength;
+  }
+  void meta.put({ records: Math.max(0, totals.records), bytes: Math.max(0, totals.bytes) }, 'totals');
   await tx.done;
 }
 
@@ -173,18 +242,25 @@ export async function listDeadLetters(db: OutboxDb): Promise<Array<{ key: number
 
 /** Moves dead letters back into the outbox (retry) or deletes them (discard); `undefined` keys means all. */
 export async function resolveDeadLetters(db: OutboxDb, keys: readonly number[] | undefined, action: 'retry' | 'discard'): Promise<number> {
-  const tx = db.transaction(['outbox', 'deadletters'], 'readwrite', { durability: 'strict' });
+  const tx = db.transaction(['outbox', 'deadletters', 'meta'], 'readwrite', { durability: 'strict' });
   const dead = tx.objectStore('deadletters');
   const outbox = tx.objectStore('outbox');
+  const meta = tx.objectStore('meta');
+  const totals = { ...((await meta.get('totals')) as Totals | undefined ?? ZERO) };
   const chosen = keys ?? (await dead.getAllKeys());
   let n = 0;
   for (const key of chosen) {
     const letter = await dead.get(key);
     if (!letter) continue;
-    if (action === 'retry') void outbox.add({ c: letter.c, t: letter.t, d: letter.d });
+    if (action === 'retry') {
+      void outbox.add({ c: letter.c, t: letter.t, d: letter.d });
+      totals.records++;
+      totals.bytes += letter.d.byteLength;
+    }
     void dead.delete(key);
     n++;
   }
+  void meta.put(totals, 'totals');
   await tx.done;
   return n;
 }

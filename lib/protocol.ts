@@ -97,21 +97,22 @@ export function endpointUrl(endpoint: string, path: string): string {
 }
 
 /**
- * Checks a reply against the upload it answers. Returns the results only if
- * the reply accounts for every record; otherwise undefined, and the caller
- * must treat the whole batch as unconfirmed.
+ * Checks a reply against the upload it answers. A reply that does not hold
+ * exactly one entry per record confirms nothing (undefined: indexes cannot
+ * be trusted). Otherwise each well-formed entry is a verdict and each
+ * malformed one is `undefined`: that record was not proven stored and must
+ * stay queued.
  */
-export function parseUploadReply(reply: unknown, recordCount: number): RecordResult[] | undefined {
+export function parseUploadReply(reply: unknown, recordCount: number): Array<RecordResult | undefined> | undefined {
   if (reply === null || typeof reply !== 'object') return undefined;
   const { v, results } = reply as Partial<UploadReply>;
   if (v !== PROTOCOL_VERSION || !Array.isArray(results) || results.length !== recordCount) return undefined;
-  for (const r of results) {
-    if (r === null || typeof r !== 'object') return undefined;
-    if (r.s === 'rejected') {
-      if (typeof r.code !== 'string' || typeof r.message !== 'string') return undefined;
-    } else if (r.s !== 'stored' && r.s !== 'duplicate') {
-      return undefined;
-    }
-  }
-  return results;
+  return results.map((r: unknown) => (isRecordResult(r) ? r : undefined));
+}
+
+function isRecordResult(r: unknown): r is RecordResult {
+  if (r === null || typeof r !== 'object') return false;
+  const { s, code, message } = r as { s?: unknown; code?: unknown; message?: unknown };
+  if (s === 'stored' || s === 'duplicate') return true;
+  return s === 'rejected' && typeof code === 'string' && typeof message === 'string';
 }

@@ -11,7 +11,7 @@
  * the drain throws, so a sync event fails and the browser reschedules it.
  */
 import { IngestError } from '../lib/errors.js';
-import { getConfig, openOutboxDb, readBatch, settleBatch, type Batch, type OutboxDb } from '../lib/outbox-db.js';
+import { getConfig, healTotals, openOutboxDb, readBatch, settleBatch, type Batch, type OutboxDb } from '../lib/outbox-db.js';
 import type { RecordResult } from '../lib/protocol.js';
 import { DRAIN_LOCK, EVENTS_CHANNEL, type SwEvent } from '../lib/sw-messages.js';
 import { UploadFailure, uploadBatch } from './upload.js';
@@ -46,16 +46,18 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number): numbe
   return Math.random() * Math.min(maxMs, baseMs * 2 ** attempt);
 }
 
-/** Splits a settled batch into confirmed keys and rejected entries. */
-function verdicts(batch: Batch, results: RecordResult[]) {
-  const confirmed: number[] = [];
+/** Splits a batch by verdict: confirmed keys, rejected entries, and how many the reply left unproven. */
+function verdicts(batch: Batch, results: Array<RecordResult | undefined>) {
+  const confirmed = [];
   const rejected = [];
+  let unproven = 0;
   for (const [i, r] of results.entries()) {
     const key = batch.keys[i]!;
-    if (r.s === 'rejected') rejected.push({ key, record: batch.records[i]!, code: r.code, message: r.message });
-    else confirmed.push(key);
+    if (r === undefined) unproven++; // stays queued: nothing proves it stored
+    else if (r.s === 'rejected') rejected.push({ key, record: batch.records[i]!, code: r.code, message: r.message });
+    else confirmed.push({ key, record: batch.records[i]! });
   }
-  return { confirmed, rejected };
+  return { confirmed, rejected, unproven };
 }
 
 /** Dead-letters what a whole-request refusal condemns: the named collection's records, or the whole batch. */
@@ -77,15 +79,21 @@ async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
   let attempt = 0;
   for (;;) {
     const batch = await readBatch(db, maxRecords, config.batchMaxBytes);
-    if (batch.keys.length === 0) return result;
+    if (batch.keys.length === 0) {
+      await healTotals(db);
+      return result;
+    }
     try {
-      const { confirmed, rejected } = verdicts(batch, await uploadBatch(db, config, batch));
+      const { confirmed, rejected, unproven } = verdicts(batch, await uploadBatch(db, config, batch));
       await settleBatch(db, confirmed, rejected);
       result.uploaded += confirmed.length;
       result.rejected += rejected.length;
       lastFailure = undefined;
       if (confirmed.length > 0) announce({ type: 'uploaded', count: confirmed.length });
       if (rejected.length > 0) announce({ type: 'rejected', count: rejected.length, codes: [...new Set(rejected.map((r) => r.code))] });
+      if (unproven > 0) {
+        throw new UploadFailure('bad-response', `the reply left ${unproven} of ${batch.keys.length} records unconfirmed; they stay queued`, 'retry');
+      }
       attempt = 0;
       maxRecords = Math.min(config.batchMaxRecords, maxRecords * 2);
     } catch (e) {
@@ -120,10 +128,15 @@ export let lastFailure: IngestError | undefined;
  * Drains the outbox, retrying transient failures for up to `budgetMs`.
  * Callers that arrive while a drain waits for the lock share that drain.
  *
+ * @param urgent - cut a running drain's backoff short (for `flush()`)
+ *
  * @throws {@link IngestError} the last failure when the budget runs out
  */
-export function drain(budgetMs: number): Promise<DrainResult> {
-  wakeSleeper?.(); // someone wants it now: retry at once rather than at the end of the backoff
+export function drain(budgetMs: number, urgent = false): Promise<DrainResult> {
+  // flush(): someone waits for it, so retry at once rather than at the end of
+  // the backoff. Background wake-ups (every commit, without Background Sync)
+  // must not, or a down server would be hit at the rate of ingest().
+  if (urgent) wakeSleeper?.();
   queued ??= navigator.locks.request(DRAIN_LOCK, async (): Promise<DrainResult> => {
     queued = undefined;
     return run(await openOutboxDb(), budgetMs);

@@ -12,16 +12,15 @@ import { asIngestError, drain, lastFailure } from './drain.js';
 
 declare const self: ServiceWorkerGlobalScope;
 
-/** Budget of drains that no sync event or flush bounds (start-up, online, page wake-up). */
-const BACKGROUND_BUDGET_MS = 60_000;
-
-async function syncBudget(): Promise<number> {
+/** How long one drain keeps retrying: `retry.syncBudgetMs` of the stored config. */
+async function drainBudget(): Promise<number> {
   const config = await getConfig(await openOutboxDb());
   return config?.retry.syncBudgetMs ?? 150_000;
 }
 
+/** A drain for a wake-up with no one waiting on it (start-up, online, page message). */
 function drainInBackground(event?: ExtendableEvent): void {
-  const done = drain(BACKGROUND_BUDGET_MS).catch(() => undefined); // records stay queued; the next wake-up retries
+  const done = drainBudget().then((budget) => drain(budget)).catch(() => undefined); // records stay queued; the next wake-up retries
   event?.waitUntil(done);
 }
 
@@ -30,7 +29,7 @@ function drainInBackground(event?: ExtendableEvent): void {
 // our outbox. Throwing from onSync fails the sync event so the browser retries.
 new Queue(QUEUE_NAME, {
   onSync: async () => {
-    await drain(await syncBudget());
+    await drain(await drainBudget());
   },
 });
 
@@ -61,7 +60,7 @@ self.addEventListener('message', (event: ExtendableMessageEvent) => {
         error: (lastFailure ?? new IngestError('timeout', `flush(): the outbox was not empty after ${timeoutMs} ms`)).toJSON(),
       }), timeoutMs),
     );
-    const drained = drain(timeoutMs).then(
+    const drained = drain(timeoutMs, true).then(
       (): FlushReply => ({ ok: true }),
       (e: unknown): FlushReply => ({ ok: false, error: asIngestError(e).toJSON() }),
     );

@@ -100,9 +100,10 @@ export async function freshSession(db: OutboxDb, config: StoredConfig, force = f
 /**
  * Uploads one batch and returns the server's verdict per record, or throws
  * an {@link UploadFailure}. A reply that does not account for every record
- * confirms nothing (`bad-response`, retried: the server deduplicates).
+ * confirms nothing (`bad-response`, retried: the server deduplicates); a
+ * malformed entry leaves its record unconfirmed (`undefined`).
  */
-export async function uploadBatch(db: OutboxDb, config: StoredConfig, batch: Batch): Promise<RecordResult[]> {
+export async function uploadBatch(db: OutboxDb, config: StoredConfig, batch: Batch): Promise<Array<RecordResult | undefined>> {
   const body = encodeUpload({
     v: PROTOCOL_VERSION,
     client: config.clientId,
