@@ -1,0 +1,83 @@
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BSON, Double, Long, ObjectId } from 'bson';
+import { test, expect, openClient, ingestReadings, pending, expectExactlyOnce, FAST_RETRY } from './fixtures.js';
+
+test('an updated service worker drains what the old one left queued', async ({ page, server }) => {
+  await openClient(page, server.url, FAST_RETRY);
+  await server.stop();
+  await ingestReadings(page, 300); // the old worker tries, fails, and gives up after syncBudgetMs
+  await page.waitForTimeout(3_000);
+  await server.start();
+  await page.waitForTimeout(1_000);
+  expect(await server.count('Reading')).toBe(0);
+
+  // Deploy a changed worker script and let the browser pick it up.
+  appendFileSync(join(server.siteDir, 'sw-ingest-sw.js'), '\n// deployed: v2\n');
+  const scripts = await page.evaluate(async () => {
+    const reg: ServiceWorkerRegistration = (window as any).client.registration;
+    const before = reg.active;
+    await reg.update();
+    await new Promise<void>((resolve) => {
+      const check = () => (reg.active && reg.active !== before ? resolve() : setTimeout(check, 50));
+      check();
+    });
+    return { replaced: reg.active !== before };
+  });
+  expect(scripts.replaced).toBe(true);
+
+  await expect.poll(() => server.count('Reading'), { timeout: 30_000 }).toBe(300);
+  await expect.poll(() => pending(page)).toBe(0);
+  await expectExactlyOnce(server, 300);
+});
+
+test('upgrading the IndexedDB layout from version 1 keeps every queued record', async ({ page, server }) => {
+  const n = 100;
+  // Records as version 1 of sw-ingest stored them: BSON documents in an auto-increment `outbox`.
+  const v1Records = Array.from({ length: n }, (_, i) => Array.from(BSON.serialize({
+    _id: new ObjectId(), deviceId: 'v1', seq: Long.fromNumber(i), temp: new Double(20.5), at: new Date(),
+  })));
+  await page.goto(`${server.url}/`);
+  await page.evaluate(async (records) => {
+    const db: IDBDatabase = await new Promise((resolve, reject) => {
+      const req = indexedDB.open('sw-ingest', 1);
+      req.onupgradeneeded = () => {
+        req.result.createObjectStore('outbox', { autoIncrement: true });
+        req.result.createObjectStore('deadletters', { autoIncrement: true });
+        req.result.createObjectStore('meta');
+      };
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    await new Promise<void>((resolve, reject) => {
+      const tx = db.transaction('outbox', 'readwrite');
+      for (const r of records) tx.objectStore('outbox').add({ c: 'Reading', t: Date.now(), d: new Uint8Array(r) });
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+    db.close();
+  }, v1Records);
+
+  // Keep the records from leaving before the checks below: the server is down while version 2 opens.
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.register('/sw-ingest-sw.js');
+    await navigator.serviceWorker.ready;
+  });
+  await server.stop();
+  await page.evaluate(async (max) => {
+    const w = window as any;
+    w.client = await w.SwIngest.open({
+      endpoint: '/api/ingest', serviceWorker: '/sw-ingest-sw.js', schema: w.readingSchema, maxPendingRecords: max,
+    });
+  }, n + 5); // version 2 opens: the upgrade runs
+  expect(await pending(page)).toBe(n);
+  // The upgrade counted the v1 records: 10 more would pass the cap of n + 5.
+  const full = await page.evaluate(() => (window as any).ingestReadings((window as any).client, 10, 1_000).catch((e: any) => e.code));
+  expect(full).toBe('outbox-full');
+  expect(await pending(page)).toBe(n);
+
+  await server.start();
+  await page.evaluate(() => (window as any).client.flush());
+  expect(await pending(page)).toBe(0);
+  await expectExactlyOnce(server, n);
+});
