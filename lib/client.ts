@@ -7,8 +7,8 @@
  * - Calls made in the same task join one pending write; it is committed in
  *   one IndexedDB transaction from a microtask, and every promise of that
  *   write resolves only after `tx.done` (the commit).
- * - After a commit the SW is woken (Background Sync, else a message); the
- *   wake-up never delays or fails the `ingest()` promise.
+ * - After a commit the SW is woken (a message, and a Background Sync where
+ *   there is one); the wake-up never delays or fails the `ingest()` promise.
  * - `flush()` first waits for the write in progress, so records ingested
  *   before `flush()` are part of what it waits for.
  */
@@ -154,9 +154,9 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
   }
 
   private readonly onVisible = (): void => {
-    if (document.visibilityState === 'visible') this.wake();
+    if (document.visibilityState === 'visible') this.wake(true);
   };
-  private readonly onOnline = (): void => this.wake();
+  private readonly onOnline = (): void => this.wake(true);
 
   /**
    * Listens to an event; returns a function that stops listening.
@@ -239,14 +239,19 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
     this.lastWrite = committed;
   }
 
-  /** @internal Wakes the service worker: a Background Sync where possible, else a message. */
-  wake(): void {
+  /**
+   * @internal Wakes the service worker. A message drains now while this page
+   * is open; the Background Sync registration (where there is one) is the
+   * safety net that fires after the tab closed or the network returned.
+   * Both are needed: after a failed sync, Chromium holds a re-registered tag
+   * until its retry (5, then 15 minutes), so a sync alone would sit idle.
+   *
+   * @param urgent - also cut a drain's backoff short (page opened, visible, online); a write's wake-up does not, so a down server is not hit at the rate of `ingest()`
+   */
+  wake(urgent = false): void {
+    this.post({ type: 'sw-ingest:drain', urgent });
     const sync = (this.registration as ServiceWorkerRegistration & { sync?: { register(tag: string): Promise<void> } }).sync;
-    if (sync && !this.options.forceSyncFallback) {
-      sync.register(SYNC_TAG).catch(() => this.post({ type: 'sw-ingest:drain' }));
-    } else {
-      this.post({ type: 'sw-ingest:drain' });
-    }
+    if (sync && !this.options.forceSyncFallback) sync.register(SYNC_TAG).catch(() => undefined); // the message covers it
   }
 
   private post(message: PageMessage, transfer: Transferable[] = []): boolean {
@@ -311,7 +316,7 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
   /** Moves rejected records (all, or those with the given ids) back into the outbox and wakes the SW. Resolves with how many. */
   async retryRejected(ids?: readonly number[]): Promise<number> {
     const n = await resolveDeadLetters(this.db, ids, 'retry');
-    if (n > 0) this.wake();
+    if (n > 0) this.wake(true);
     return n;
   }
 
@@ -480,6 +485,6 @@ export async function open<const S extends readonly ObjectSchema[]>(options: Ope
     },
   });
   // Records left by an earlier visit go out now, not at the next sync.
-  client.wake();
+  client.wake(true);
   return client;
 }

@@ -11,9 +11,10 @@ export const SYNC_TAG = `workbox-background-sync:${QUEUE_NAME}`;
 /** The Web Lock that makes the drain single-flight across SW versions and tabs. */
 export const DRAIN_LOCK = 'sw-ingest:drain';
 
-/** Page → SW: drain now (the wake-up where there is no SyncManager). */
+/** Page → SW: drain now. `urgent` also cuts a running drain's backoff short. */
 export interface DrainMessage {
   type: 'sw-ingest:drain';
+  urgent?: boolean;
 }
 
 /** Page → SW, with a MessagePort for the {@link FlushReply}: drain until the outbox is empty. */

@@ -18,9 +18,13 @@ async function drainBudget(): Promise<number> {
   return config?.retry.syncBudgetMs ?? 150_000;
 }
 
-/** A drain for a wake-up with no one waiting on it (start-up, online, page message). */
-function drainInBackground(event?: ExtendableEvent): void {
-  const done = drainBudget().then((budget) => drain(budget)).catch(() => undefined); // records stay queued; the next wake-up retries
+/**
+ * A drain for a wake-up with no one waiting on it (start-up, online, page
+ * message). `urgent`: the moment is good (network back, page opened), so a
+ * drain sleeping in backoff retries at once.
+ */
+function drainInBackground(event?: ExtendableEvent, urgent = false): void {
+  const done = drainBudget().then((budget) => drain(budget, urgent)).catch(() => undefined); // records stay queued; the next wake-up retries
   event?.waitUntil(done);
 }
 
@@ -29,7 +33,7 @@ function drainInBackground(event?: ExtendableEvent): void {
 // our outbox. Throwing from onSync fails the sync event so the browser retries.
 new Queue(QUEUE_NAME, {
   onSync: async () => {
-    await drain(await drainBudget());
+    await drain(await drainBudget(), true); // the browser deems the moment good
   },
 });
 
@@ -48,7 +52,7 @@ self.addEventListener('activate', (event) => {
 self.addEventListener('message', (event: ExtendableMessageEvent) => {
   const message = event.data as PageMessage | undefined;
   if (message?.type === 'sw-ingest:drain') {
-    drainInBackground(event);
+    drainInBackground(event, message.urgent === true);
   } else if (message?.type === 'sw-ingest:flush') {
     const port = event.ports[0];
     const timeoutMs = message.timeoutMs;
@@ -69,7 +73,7 @@ self.addEventListener('message', (event: ExtendableMessageEvent) => {
   }
 });
 
-self.addEventListener('online', () => drainInBackground());
+self.addEventListener('online', () => drainInBackground(undefined, true));
 
 // Start-up: records may have been queued while no worker ran.
 drainInBackground();

@@ -46,3 +46,33 @@ test('records ingested while the server is down arrive via the next sync after i
   await expect.poll(() => pending(page)).toBe(0);
   await expectExactlyOnce(server, 200);
 });
+
+test('when the last sync attempt fails, records stay queued and the next page load sends them', async ({ context, page, server }) => {
+  await openClient(page, server.url, FAST_RETRY);
+  const cdp = await context.newCDPSession(page);
+  const registrations = new Promise<string>((resolve) => {
+    cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
+      const ours = registrations.find((r) => r.scopeURL.startsWith(server.url) && !r.isDeleted);
+      if (ours) resolve(ours.registrationId);
+    });
+  });
+  await cdp.send('ServiceWorker.enable');
+  const registrationId = await registrations;
+
+  await server.stop();
+  await ingestReadings(page, 100);
+  await page.waitForTimeout(3_000);
+  // The browser's third and last attempt: it will not schedule another.
+  await cdp.send('ServiceWorker.dispatchSyncEvent', { origin: server.url, registrationId, tag: SYNC_TAG, lastChance: true })
+    .catch(() => undefined); // the event's failure may surface here
+  await page.waitForTimeout(3_000);
+  expect(await pending(page)).toBe(100);
+
+  await server.start();
+  await page.waitForTimeout(1_000);
+  expect(await server.count('Reading')).toBe(0);
+  await openClient(page, server.url, FAST_RETRY); // the next page load
+  await expectArrived(server, 100);
+  await expect.poll(() => pending(page)).toBe(0);
+  await expectExactlyOnce(server, 100);
+});
