@@ -1,0 +1,72 @@
+/**
+ * Fault matrix: the server answers 500, 502, 503, or asks to wait (429 or
+ * 503 with `Retry-After`). The proxy answers the upload itself with a canned
+ * response (the server's JSON error shape) and never forwards it, so the
+ * server has seen nothing of it. Plain 5xx back off (quickly here); a
+ * `Retry-After` wait is honoured to the second, and measured at the proxy.
+ */
+import { ingestReadings } from './fixtures.js';
+import { test, expect, openThroughProxy, expectDeliveredOnce, uploadErrors } from './fault-fixtures.js';
+
+test('500, 502 and 503 answers are retried with backoff; nothing is lost or doubled', async ({ page, server, faults: proxy }) => {
+  await openThroughProxy(page, proxy);
+  proxy.nextUploads([{ respond: { status: 500 } }, { respond: { status: 502 } }, { respond: { status: 503 } }, {}, { respond: { status: 500 } }]);
+  await ingestReadings(page, 2_000);
+
+  await expectDeliveredOnce(page, server, 2_000);
+  const log = proxy.uploadLog;
+  expect(log.slice(0, 3).map((e) => [e.outcome, e.answeredStatus, e.firstSeq])).toEqual([
+    ['responded', 500, 0], ['responded', 502, 0], ['responded', 503, 0],
+  ]);
+  expect(log[3]!.verdicts).toEqual({ stored: 500, duplicate: 0, rejected: 0 }); // the refused attempts never reached the server
+  expect(log[4]).toMatchObject({ outcome: 'responded', answeredStatus: 500, firstSeq: 500 });
+  expect(log[5]).toMatchObject({ firstSeq: 500, verdicts: { stored: 500, duplicate: 0, rejected: 0 } });
+  expect(log.every((e) => (e.verdicts?.duplicate ?? 0) === 0)).toBe(true);
+  expect((await uploadErrors(page)).filter((c) => c === 'server-error')).toHaveLength(4);
+});
+
+for (const status of [429, 503]) {
+  test(`${status} with Retry-After: 2 — the next upload waits at least 2 s, even when poked`, async ({ page, server, faults: proxy }) => {
+    await openThroughProxy(page, proxy);
+    proxy.nextUploads([{ respond: { status, headers: { 'Retry-After': '2' }, body: { error: { code: 'internal', message: 'busy, come back later' } } } }]);
+    await ingestReadings(page, 1_000);
+    await proxy.waitForUploads(1);
+
+    // Poke the worker during the wait: more records (a sync event) and a flush().
+    // Neither may cut a wait the server asked for short.
+    await page.waitForTimeout(300);
+    await ingestReadings(page, 10, 1_000);
+    const flushed = page.evaluate(() => (window as any).client.flush({ timeoutMs: 20_000 }));
+
+    await expectDeliveredOnce(page, server, 1_010);
+    await flushed;
+    const [refused, next] = proxy.uploadLog;
+    expect(refused).toMatchObject({ outcome: 'responded', answeredStatus: status, firstSeq: 0 });
+    const waited = next!.at - refused!.answeredAt!;
+    expect(waited).toBeGreaterThanOrEqual(2_000);
+    expect(waited).toBeLessThan(3_500); // as asked, not a backoff of its own on top
+    expect(next!.firstSeq).toBe(0);
+    expect(next!.verdicts).toEqual({ stored: 500, duplicate: 0, rejected: 0 });
+    expect(await uploadErrors(page)).toEqual(['rate-limited']);
+  });
+}
+
+// BUG (sw/drain.ts): `Retry-After` *replaces* the backoff, so a server that
+// keeps answering `429` with `Retry-After: 0` (or an HTTP date in the past)
+// is retried in a tight loop, one request per round trip, for the whole sync
+// budget: 20 refusals arrive within ~0.5 s here, and a 150 s budget would send
+// thousands. Proposed fix, in `run()`'s catch: treat the server's wait as a
+// floor, `delay = Math.max(e.details.retryAfterMs ?? 0, backoffMs(attempt++, baseMs, maxMs))`
+// (still not interruptible when the server asked). The Retry-After tests
+// above keep passing; this one then sees 20 refusals spread over ~4.5 s.
+test.fixme('429 with Retry-After: 0 again and again is not retried in a tight loop', async ({ page, server, faults: proxy }) => {
+  await openThroughProxy(page, proxy);
+  proxy.nextUploads(Array.from({ length: 20 }, () => ({ respond: { status: 429, headers: { 'Retry-After': '0' } } })));
+  await ingestReadings(page, 100);
+
+  await expectDeliveredOnce(page, server, 100);
+  const log = proxy.uploadLog;
+  expect(log.slice(0, 20).every((e) => e.answeredStatus === 429)).toBe(true);
+  // With backoff (base 100 ms, max 500 ms, full jitter) 20 attempts take ~4.5 s on average; below 2 s means no backoff.
+  expect(log[20]!.at - log[0]!.at).toBeGreaterThanOrEqual(2_000);
+});
