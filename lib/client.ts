@@ -16,7 +16,7 @@ import { BSON as BsonCodec, type Document } from 'bson';
 import { IngestError, type SerializedError } from './errors.js';
 import {
   appendRecords, countPending, getConfig, getSession, listDeadLetters, openOutboxDb, putConfig, putSession,
-  resolveDeadLetters, type OutboxCaps, type OutboxDb, type OutboxRecord, type RetryPolicy,
+  readStats, resolveDeadLetters, setPaused, type OutboxCaps, type OutboxDb, type OutboxRecord, type RetryPolicy,
 } from './outbox-db.js';
 import { MAX_DOCUMENT_BYTES, PATHS, endpointUrl, type Session } from './protocol.js';
 import { convertDocument, parseSchema, type ObjectSchema, type ParsedSchema } from './schema.js';
@@ -107,12 +107,36 @@ export interface FlushOptions {
 export interface IngestEvents {
   /** Records of this page were committed to the outbox. */
   queued: { count: number };
-  /** The server confirmed records (of any tab of this origin) and they left the outbox. */
-  uploaded: { count: number };
+  /** The server confirmed records (of any tab of this origin) and they left the outbox; `pending` is what is left: a progress figure during long drains. */
+  uploaded: { count: number; pending: number };
   /** The server refused records; they are in `rejected()`. */
   rejected: { count: number; codes: string[] };
   /** An upload attempt failed; the records stay queued and are retried. */
   error: { error: IngestError };
+  /** The browser reports the network back (uploads resume at once). */
+  online: Record<string, never>;
+  /** The browser reports the network gone (records keep queueing). */
+  offline: Record<string, never>;
+}
+
+/** What {@link IngestClient.stats} reports. */
+export interface IngestStats {
+  /** Records queued and not yet confirmed. */
+  pending: number;
+  /** Their document bytes (BSON). */
+  pendingBytes: number;
+  /** Age of the oldest queued record in ms, or null when none is queued. */
+  oldestPendingAgeMs: number | null;
+  /** Records the server confirmed, since this outbox was created. */
+  uploaded: number;
+  /** Records the server refused (moved to `rejected()`), since this outbox was created. */
+  rejected: number;
+  /** The latest upload failure, or null. Not cleared by a later success: compare with `lastUploadAt`. */
+  lastError: { code: string; message: string; at: Date } | null;
+  /** When the server last confirmed an upload, or null. */
+  lastUploadAt: Date | null;
+  /** Whether uploads are paused with `pause()`. */
+  paused: boolean;
 }
 
 interface PendingWrite {
@@ -143,12 +167,13 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
     if (typeof document !== 'undefined') {
       document.addEventListener('visibilitychange', this.onVisible);
       addEventListener('online', this.onOnline);
+      addEventListener('offline', this.onOffline);
     }
     this.channel = new BroadcastChannel(EVENTS_CHANNEL);
     this.channel.onmessage = (e: MessageEvent<SwEvent>) => {
       const event = e.data;
       if (event.type === 'error') this.emit('error', { error: IngestError.from(event.error) });
-      else if (event.type === 'uploaded') this.emit('uploaded', { count: event.count });
+      else if (event.type === 'uploaded') this.emit('uploaded', { count: event.count, pending: event.pending });
       else if (event.type === 'rejected') this.emit('rejected', { count: event.count, codes: event.codes });
     };
   }
@@ -156,7 +181,11 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
   private readonly onVisible = (): void => {
     if (document.visibilityState === 'visible') this.wake(true);
   };
-  private readonly onOnline = (): void => this.wake(true);
+  private readonly onOnline = (): void => {
+    this.emit('online', {});
+    this.wake(true);
+  };
+  private readonly onOffline = (): void => this.emit('offline', {});
 
   /**
    * Listens to an event; returns a function that stops listening.
@@ -299,6 +328,45 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
     if (!result.ok) throw IngestError.from(result.error);
   }
 
+  /**
+   * Where the outbox stands: pending records and bytes, the oldest one's
+   * age, delivery totals, the last error and the last successful upload.
+   *
+   * @example
+   * ```ts
+   * const { pending, oldestPendingAgeMs, lastError } = await client.stats();
+   * ```
+   */
+  async stats(): Promise<IngestStats> {
+    await this.settled();
+    const { totals, stats, oldestPendingAt, paused } = await readStats(this.db);
+    return {
+      pending: totals.records,
+      pendingBytes: totals.bytes,
+      oldestPendingAgeMs: oldestPendingAt === null ? null : Math.max(0, Date.now() - oldestPendingAt),
+      uploaded: stats.uploaded,
+      rejected: stats.rejected,
+      lastError: stats.lastError && { ...stats.lastError, at: new Date(stats.lastError.at) },
+      lastUploadAt: stats.lastUploadAt === null ? null : new Date(stats.lastUploadAt),
+      paused,
+    };
+  }
+
+  /**
+   * Stops uploads from this origin (every tab, and the SW with no page open)
+   * until {@link IngestClient.resume}; `ingest()` keeps queueing. An upload
+   * already on the wire completes.
+   */
+  async pause(): Promise<void> {
+    await setPaused(this.db, true);
+  }
+
+  /** Lets uploads run again and wakes the service worker. */
+  async resume(): Promise<void> {
+    await setPaused(this.db, false);
+    this.wake(true);
+  }
+
   /** Records the server refused, oldest first, with the reason. */
   async rejected(): Promise<RejectedRecord[]> {
     const letters = await listDeadLetters(this.db);
@@ -335,6 +403,7 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
     if (typeof document !== 'undefined') {
       document.removeEventListener('visibilitychange', this.onVisible);
       removeEventListener('online', this.onOnline);
+      removeEventListener('offline', this.onOffline);
     }
     await this.settled();
   }

@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   'closed': 'The client was closed with close(); open a new one.',
   'not-supported': 'This browser lacks a platform feature sw-ingest needs (IndexedDB or service workers).',
   'service-worker-failed': 'The service worker could not be registered or did not activate.',
+  'paused': 'Uploads are paused with pause(); records stay queued until resume().',
   'network-error': 'The backend could not be reached.',
   'timeout': 'The operation did not finish within its time limit.',
   'auth-failed': 'The backend refused the credentials (401/403) and logging in again did not help.',

@@ -3,7 +3,7 @@
  * contents of the public API.
  */
 export { open, IngestClient } from './client.js';
-export type { OpenOptions, FlushOptions, RejectedRecord, IngestEvents } from './client.js';
+export type { OpenOptions, FlushOptions, RejectedRecord, IngestEvents, IngestStats } from './client.js';
 export { IngestError, ERROR_CODES } from './errors.js';
 export type { IngestErrorCode } from './errors.js';
 export type { ObjectSchema, PropertySchema } from './schema.js';

@@ -11,7 +11,9 @@
  *   server rejected, kept until the page retries or discards them.
  * - `meta`: `'config'` → {@link StoredConfig}, `'session'` → {@link Session},
  *   `'totals'` → {@link Totals} (version 2: kept in step with the outbox in
- *   the same transactions, so caps and stats need no scan).
+ *   the same transactions, so caps and stats need no scan), `'stats'` →
+ *   {@link DeliveryStats}, `'paused'` → boolean (no version change: `meta`
+ *   is a key-value store and absent keys read as their defaults).
  *
  * Upgrades: 1 → 2 adds `'totals'`, computed from the records already queued.
  */
@@ -27,6 +29,17 @@ export interface Totals {
   records: number;
   bytes: number;
 }
+
+/** What the SW has delivered, kept in `meta` for `client.stats()`. */
+export interface DeliveryStats {
+  uploaded: number;
+  rejected: number;
+  /** ms since the epoch of the last upload the server confirmed. */
+  lastUploadAt: number | null;
+  lastError: { code: string; message: string; at: number } | null;
+}
+
+const NO_STATS: DeliveryStats = { uploaded: 0, rejected: 0, lastUploadAt: null, lastError: null };
 
 /** Limits on what the outbox may hold; `ingest()` beyond them rejects with `outbox-full`. */
 export interface OutboxCaps {
@@ -78,7 +91,7 @@ export interface RetryPolicy {
 interface IngestDB extends DBSchema {
   outbox: { key: number; value: OutboxRecord };
   deadletters: { key: number; value: DeadLetter };
-  meta: { key: 'config' | 'session' | 'totals'; value: StoredConfig | Session | Totals };
+  meta: { key: 'config' | 'session' | 'totals' | 'stats' | 'paused'; value: StoredConfig | Session | Totals | DeliveryStats | boolean };
 }
 
 export type OutboxDb = IDBPDatabase<IngestDB>;
@@ -212,7 +225,7 @@ export async function settleBatch(
   db: OutboxDb,
   confirmed: ReadonlyArray<{ key: number; record: OutboxRecord }>,
   rejected: ReadonlyArray<{ key: number; record: OutboxRecord; code: string; message: string }>,
-): Promise<void> {
+): Promise<Totals> {
   const tx = db.transaction(['outbox', 'deadletters', 'meta'], 'readwrite', { durability: 'strict' });
   const outbox = tx.objectStore('outbox');
   const dead = tx.objectStore('deadletters');
@@ -228,8 +241,48 @@ export async function settleBatch(
     totals.records--;
     totals.bytes -= record.d.byteLength;
   }
-  void meta.put({ records: Math.max(0, totals.records), bytes: Math.max(0, totals.bytes) }, 'totals');
+  const left = { records: Math.max(0, totals.records), bytes: Math.max(0, totals.bytes) };
+  void meta.put(left, 'totals');
+  const stats = { ...((await meta.get('stats')) as DeliveryStats | undefined ?? NO_STATS) };
+  stats.uploaded += confirmed.length;
+  stats.rejected += rejected.length;
+  if (confirmed.length > 0) stats.lastUploadAt = at;
+  void meta.put(stats, 'stats');
   await tx.done;
+  return left;
+}
+
+/** Records an upload failure for `client.stats()`. */
+export async function recordFailure(db: OutboxDb, error: { code: string; message: string }): Promise<void> {
+  const tx = db.transaction('meta', 'readwrite');
+  const stats = { ...((await tx.store.get('stats')) as DeliveryStats | undefined ?? NO_STATS) };
+  stats.lastError = { code: error.code, message: error.message, at: Date.now() };
+  void tx.store.put(stats, 'stats');
+  await tx.done;
+}
+
+/** Everything `client.stats()` reports, read in one transaction. */
+export async function readStats(db: OutboxDb): Promise<{ totals: Totals; stats: DeliveryStats; oldestPendingAt: number | null; paused: boolean }> {
+  const tx = db.transaction(['outbox', 'meta'], 'readonly');
+  const meta = tx.objectStore('meta');
+  const [totals, stats, oldest, paused] = await Promise.all([
+    meta.get('totals') as Promise<Totals | undefined>,
+    meta.get('stats') as Promise<DeliveryStats | undefined>,
+    tx.objectStore('outbox').openCursor(),
+    meta.get('paused') as Promise<boolean | undefined>,
+  ]);
+  const result = { totals: totals ?? { ...ZERO }, stats: stats ?? { ...NO_STATS }, oldestPendingAt: oldest?.value.t ?? null, paused: paused === true };
+  await tx.done;
+  return result;
+}
+
+/** Whether uploads are paused (`client.pause()`). */
+export async function isPaused(db: OutboxDb): Promise<boolean> {
+  return (await db.get('meta', 'paused')) === true;
+}
+
+export async function setPaused(db: OutboxDb, paused: boolean): Promise<void> {
+  await db.put('meta', paused, 'paused');
 }
 
 /** All dead letters with their keys, oldest first. */

@@ -33,6 +33,6 @@ export const EVENTS_CHANNEL = 'sw-ingest:events';
 
 /** SW → pages, on {@link EVENTS_CHANNEL}. */
 export type SwEvent =
-  | { type: 'uploaded'; count: number }
+  | { type: 'uploaded'; count: number; pending: number }
   | { type: 'rejected'; count: number; codes: string[] }
   | { type: 'error'; error: SerializedError };

@@ -33,9 +33,12 @@ async function lib(entry, formats, fileName, options = {}) {
 await lib('lib/index.ts', ['es'], 'sw-ingest.js', { external: ['bson', 'idb'] });
 await lib('lib/index.ts', ['iife'], 'sw-ingest.iife.js', { name: 'SwIngest', minify: true });
 await lib('sw/index.ts', ['iife'], 'sw-ingest-sw.js', { name: 'SwIngestServiceWorker', minify: true });
+// `sw-ingest/sw` for an app's own bundled worker: dependencies stay imports for the app's bundler.
+await lib('sw/module.ts', ['es'], 'sw-ingest-sw.mjs', { external: ['bson', 'idb', 'workbox-background-sync'] });
 
 const tsc = resolve(root, 'node_modules/typescript/bin/tsc');
 execFileSync(process.execPath, [tsc, '-p', 'lib'], { cwd: root, stdio: 'inherit' });
+execFileSync(process.execPath, [tsc, '-p', 'sw/tsconfig.types.json'], { cwd: root, stdio: 'inherit' });
 execFileSync(process.execPath, [tsc, '-p', 'server'], { cwd: root, stdio: 'inherit' });
 
 await build({ ...quiet, root: resolve(root, 'demo'), define, build: { outDir: resolve(dist, 'demo'), emptyOutDir: true, target: 'es2022' } });

@@ -11,7 +11,9 @@
  * the drain throws, so a sync event fails and the browser reschedules it.
  */
 import { IngestError } from '../lib/errors.js';
-import { getConfig, healTotals, openOutboxDb, readBatch, settleBatch, type Batch, type OutboxDb } from '../lib/outbox-db.js';
+import {
+  getConfig, healTotals, isPaused, openOutboxDb, readBatch, recordFailure, settleBatch, type Batch, type OutboxDb,
+} from '../lib/outbox-db.js';
 import type { RecordResult } from '../lib/protocol.js';
 import { DRAIN_LOCK, EVENTS_CHANNEL, type SwEvent } from '../lib/sw-messages.js';
 import { UploadFailure, uploadBatch } from './upload.js';
@@ -78,6 +80,7 @@ async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
   let maxRecords = config.batchMaxRecords;
   let attempt = 0;
   for (;;) {
+    if (await isPaused(db)) throw new IngestError('paused', 'uploads are paused (client.pause()); records stay queued until resume()');
     const batch = await readBatch(db, maxRecords, config.batchMaxBytes);
     if (batch.keys.length === 0) {
       await healTotals(db);
@@ -85,11 +88,11 @@ async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
     }
     try {
       const { confirmed, rejected, unproven } = verdicts(batch, await uploadBatch(db, config, batch));
-      await settleBatch(db, confirmed, rejected);
+      const left = await settleBatch(db, confirmed, rejected);
       result.uploaded += confirmed.length;
       result.rejected += rejected.length;
       lastFailure = undefined;
-      if (confirmed.length > 0) announce({ type: 'uploaded', count: confirmed.length });
+      if (confirmed.length > 0) announce({ type: 'uploaded', count: confirmed.length, pending: left.records });
       if (rejected.length > 0) announce({ type: 'rejected', count: rejected.length, codes: [...new Set(rejected.map((r) => r.code))] });
       if (unproven > 0) {
         throw new UploadFailure('bad-response', `the reply left ${unproven} of ${batch.keys.length} records unconfirmed; they stay queued`, 'retry');
@@ -100,6 +103,7 @@ async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
       if (!(e instanceof UploadFailure)) throw e;
       lastFailure = e;
       announce({ type: 'error', error: e.toJSON() });
+      await recordFailure(db, e);
       if (e.action === 'shrink' && batch.keys.length > 1) {
         maxRecords = Math.max(1, Math.floor(batch.keys.length / 2));
         continue;

@@ -1,79 +1,18 @@
 /**
- * The sw-ingest service worker. Wakes the drain on: a Background Sync
- * (through workbox's `Queue`), start-up, `online`, and page messages
- * (`drain` where there is no SyncManager, `flush`). It handles no fetches,
- * so it can live beside an app's own service worker (`importScripts`).
+ * `sw-ingest-sw.js`: the sw-ingest service worker as one classic script.
+ * Register it directly (`open({ serviceWorker: '/sw-ingest-sw.js' })`), or
+ * pull it into your own worker with `importScripts('/sw-ingest-sw.js')`.
  */
-import { Queue } from 'workbox-background-sync';
-import { getConfig, openOutboxDb } from '../lib/outbox-db.js';
-import { QUEUE_NAME, type FlushReply, type PageMessage } from '../lib/sw-messages.js';
-import { IngestError } from '../lib/errors.js';
-import { asIngestError, drain, lastFailure } from './drain.js';
+import { installSwIngest } from './install.js';
 
 declare const self: ServiceWorkerGlobalScope;
 
-/** How long one drain keeps retrying: `retry.syncBudgetMs` of the stored config. */
-async function drainBudget(): Promise<number> {
-  const config = await getConfig(await openOutboxDb());
-  return config?.retry.syncBudgetMs ?? 150_000;
+installSwIngest();
+
+// Registered as the worker itself (not imported into an app's worker, whose
+// lifecycle is the app's business): take over at once. It handles no
+// fetches, and an older version may have left records that the activation
+// drain picks up.
+if (/\/sw-ingest-sw\.js$/.test(self.location.pathname)) {
+  self.addEventListener('install', () => void self.skipWaiting());
 }
-
-/**
- * A drain for a wake-up with no one waiting on it (start-up, online, page
- * message). `urgent`: the moment is good (network back, page opened), so a
- * drain sleeping in backoff retries at once.
- */
-function drainInBackground(event?: ExtendableEvent, urgent = false): void {
-  const done = drainBudget().then((budget) => drain(budget, urgent)).catch(() => undefined); // records stay queued; the next wake-up retries
-  event?.waitUntil(done);
-}
-
-// Workbox wires the sync event: its tag, waitUntil, and, without SyncManager,
-// a call at start-up. Records never enter workbox's own store: onSync drains
-// our outbox. Throwing from onSync fails the sync event so the browser retries.
-new Queue(QUEUE_NAME, {
-  onSync: async () => {
-    await drain(await drainBudget(), true); // the browser deems the moment good
-  },
-});
-
-self.addEventListener('install', () => {
-  // Take over at once: this worker handles no fetches, and an older version
-  // may leave records behind that the drain below picks up.
-  void self.skipWaiting();
-});
-
-self.addEventListener('activate', (event) => {
-  event.waitUntil(self.clients.claim());
-  // Not inside waitUntil: with the server down, activation would wait for the whole drain budget.
-  drainInBackground();
-});
-
-self.addEventListener('message', (event: ExtendableMessageEvent) => {
-  const message = event.data as PageMessage | undefined;
-  if (message?.type === 'sw-ingest:drain') {
-    drainInBackground(event, message.urgent === true);
-  } else if (message?.type === 'sw-ingest:flush') {
-    const port = event.ports[0];
-    const timeoutMs = message.timeoutMs;
-    // The drain may first wait for another one (a sync event's) that holds
-    // the lock; when time runs out, report what the uploads last ran into.
-    const timedOut = new Promise<FlushReply>((resolve) =>
-      setTimeout(() => resolve({
-        ok: false,
-        error: (lastFailure ?? new IngestError('timeout', `flush(): the outbox was not empty after ${timeoutMs} ms`)).toJSON(),
-      }), timeoutMs),
-    );
-    const drained = drain(timeoutMs, true).then(
-      (): FlushReply => ({ ok: true }),
-      (e: unknown): FlushReply => ({ ok: false, error: asIngestError(e).toJSON() }),
-    );
-    const reply = Promise.race([drained, timedOut]);
-    event.waitUntil(reply.then((r) => port?.postMessage(r)));
-  }
-});
-
-self.addEventListener('online', () => drainInBackground(undefined, true));
-
-// Start-up: records may have been queued while no worker ran.
-drainInBackground();

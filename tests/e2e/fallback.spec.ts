@@ -3,7 +3,7 @@
 // then fires exactly one kind of wake-up and counts what arrives.
 import type { Page } from '@playwright/test';
 import type { TestServer } from '../helpers/server.js';
-import { test, expect, openClient, ingestReadings, pending, expectArrived, expectExactlyOnce, FAST_RETRY } from './fixtures.js';
+import { test, expect, openClient, ingestReadings, pending, expectArrived, expectExactlyOnce, FAST_RETRY, drainsIdle } from './fixtures.js';
 
 const FALLBACK = { ...FAST_RETRY, forceSyncFallback: true };
 
@@ -14,7 +14,7 @@ async function queueWhileDown(page: Page, server: TestServer, n: number): Promis
   });
   await server.stop();
   await ingestReadings(page, n);
-  await page.waitForTimeout(3_000); // > syncBudgetMs: the drain woken by the write gave up
+  await drainsIdle(page); // the drain woken by the write gave up
   await server.start();
   await page.waitForTimeout(1_000);
   expect(await server.count('Reading')).toBe(0); // nothing retries by itself
@@ -33,7 +33,7 @@ test('fallback: records go out when the device comes back online', async ({ cont
   await openClient(page, server.url, FALLBACK);
   await context.setOffline(true);
   await ingestReadings(page, 50);
-  await page.waitForTimeout(3_000);
+  await drainsIdle(page);
   expect(await pending(page)).toBe(50);
   await context.setOffline(false); // fires `online` in the page
   await expectArrived(server, 50);

@@ -62,3 +62,24 @@ export async function expectExactlyOnce(server: TestServer, expected: number): P
 export async function expectArrived(server: TestServer, expected: number, timeoutMs = 30_000): Promise<void> {
   await expect.poll(() => server.count('Reading'), { timeout: timeoutMs, intervals: [100, 250, 500] }).toBe(expected);
 }
+
+/** Whether any drain holds or waits for the drain lock (the page sees the SW's locks: same origin). */
+function drainBusy(page: Page): Promise<boolean> {
+  return page.evaluate(async () => {
+    const { held = [], pending = [] } = await navigator.locks.query();
+    return [...held, ...pending].some((l) => l.name === 'sw-ingest:drain');
+  });
+}
+
+/** Waits until every drain has given up or finished: the lock stays free for a second. */
+export async function drainsIdle(page: Page, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let idleSince = 0;
+  while (Date.now() < deadline) {
+    if (await drainBusy(page)) idleSince = 0;
+    else if (idleSince === 0) idleSince = Date.now();
+    else if (Date.now() - idleSince >= 1_000) return;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`drains still busy after ${timeoutMs} ms`);
+}

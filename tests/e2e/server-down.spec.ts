@@ -1,5 +1,5 @@
 import { SYNC_TAG } from '../../lib/sw-messages.js';
-import { test, expect, openClient, ingestReadings, pending, expectArrived, expectExactlyOnce, FAST_RETRY } from './fixtures.js';
+import { test, expect, openClient, ingestReadings, pending, expectArrived, expectExactlyOnce, FAST_RETRY, drainsIdle } from './fixtures.js';
 
 test('records ingested while the server is down arrive via flush() after it restarts', async ({ page, server }) => {
   await openClient(page, server.url, FAST_RETRY);
@@ -35,7 +35,7 @@ test('records ingested while the server is down arrive via the next sync after i
 
   await server.stop();
   await ingestReadings(page, 200); // registers a sync; it fires at once, fails, and gives up after syncBudgetMs
-  await page.waitForTimeout(3_500);
+  await drainsIdle(page);
   await server.start();
   await page.waitForTimeout(1_000);
   expect(await server.count('Reading')).toBe(0); // nothing retries by itself before the next sync
@@ -61,11 +61,11 @@ test('when the last sync attempt fails, records stay queued and the next page lo
 
   await server.stop();
   await ingestReadings(page, 100);
-  await page.waitForTimeout(3_000);
+  await drainsIdle(page);
   // The browser's third and last attempt: it will not schedule another.
   await cdp.send('ServiceWorker.dispatchSyncEvent', { origin: server.url, registrationId, tag: SYNC_TAG, lastChance: true })
     .catch(() => undefined); // the event's failure may surface here
-  await page.waitForTimeout(3_000);
+  await drainsIdle(page);
   expect(await pending(page)).toBe(100);
 
   await server.start();

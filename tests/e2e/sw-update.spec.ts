@@ -1,13 +1,13 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BSON, Double, Long, ObjectId } from 'bson';
-import { test, expect, openClient, ingestReadings, pending, expectExactlyOnce, FAST_RETRY } from './fixtures.js';
+import { test, expect, openClient, ingestReadings, pending, expectExactlyOnce, FAST_RETRY, drainsIdle } from './fixtures.js';
 
 test('an updated service worker drains what the old one left queued', async ({ page, server }) => {
   await openClient(page, server.url, FAST_RETRY);
   await server.stop();
   await ingestReadings(page, 300); // the old worker tries, fails, and gives up after syncBudgetMs
-  await page.waitForTimeout(3_000);
+  await drainsIdle(page);
   await server.start();
   await page.waitForTimeout(1_000);
   expect(await server.count('Reading')).toBe(0);

@@ -1,0 +1,80 @@
+/**
+ * Wires sw-ingest into a service worker: the drain wakes on a Background
+ * Sync (through workbox's `Queue`), start-up, activation, `online`, and page
+ * messages (`drain`, `flush`). Handles no fetches and leaves the worker's
+ * lifecycle alone, so it can live inside an app's own service worker.
+ */
+import { Queue } from 'workbox-background-sync';
+import { IngestError } from '../lib/errors.js';
+import { getConfig, openOutboxDb } from '../lib/outbox-db.js';
+import { QUEUE_NAME, type FlushReply, type PageMessage } from '../lib/sw-messages.js';
+import { asIngestError, drain, lastFailure } from './drain.js';
+
+declare const self: ServiceWorkerGlobalScope;
+
+/** How long one drain keeps retrying: `retry.syncBudgetMs` of the stored config. */
+async function drainBudget(): Promise<number> {
+  const config = await getConfig(await openOutboxDb());
+  return config?.retry.syncBudgetMs ?? 150_000;
+}
+
+/**
+ * A drain for a wake-up with no one waiting on it (start-up, online, page
+ * message). `urgent`: the moment is good (network back, page opened), so a
+ * drain sleeping in backoff retries at once.
+ */
+function drainInBackground(event?: ExtendableEvent, urgent = false): void {
+  const done = drainBudget().then((budget) => drain(budget, urgent)).catch(() => undefined); // records stay queued; the next wake-up retries
+  event?.waitUntil(done);
+}
+
+function onFlush(event: ExtendableMessageEvent, timeoutMs: number): void {
+  const port = event.ports[0];
+  // The drain may first wait for another one (a sync event's) that holds
+  // the lock; when time runs out, report what the uploads last ran into.
+  const timedOut = new Promise<FlushReply>((resolve) =>
+    setTimeout(() => resolve({
+      ok: false,
+      error: (lastFailure ?? new IngestError('timeout', `flush(): the outbox was not empty after ${timeoutMs} ms`)).toJSON(),
+    }), timeoutMs),
+  );
+  const drained = drain(timeoutMs, true).then(
+    (): FlushReply => ({ ok: true }),
+    (e: unknown): FlushReply => ({ ok: false, error: asIngestError(e).toJSON() }),
+  );
+  event.waitUntil(Promise.race([drained, timedOut]).then((r) => port?.postMessage(r)));
+}
+
+let installed = false;
+
+/**
+ * Adds sw-ingest's listeners to this service worker (once; later calls do
+ * nothing). Called by `sw-ingest-sw.js` and by `import 'sw-ingest/sw'`.
+ */
+export function installSwIngest(): void {
+  if (installed) return;
+  installed = true;
+
+  // Workbox wires the sync event: its tag, waitUntil, and, without SyncManager,
+  // a call at start-up. Records never enter workbox's own store: onSync drains
+  // our outbox. Throwing from onSync fails the sync event so the browser retries.
+  new Queue(QUEUE_NAME, {
+    onSync: async () => {
+      await drain(await drainBudget(), true); // the browser deems the moment good
+    },
+  });
+
+  // Not inside waitUntil: with the server down, activation would wait for the whole drain budget.
+  self.addEventListener('activate', () => drainInBackground());
+
+  self.addEventListener('message', (event: ExtendableMessageEvent) => {
+    const message = event.data as PageMessage | undefined;
+    if (message?.type === 'sw-ingest:drain') drainInBackground(event, message.urgent === true);
+    else if (message?.type === 'sw-ingest:flush') onFlush(event, message.timeoutMs);
+  });
+
+  self.addEventListener('online', () => drainInBackground(undefined, true));
+
+  // Start-up: records may have been queued while no worker ran.
+  drainInBackground();
+}
