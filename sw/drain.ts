@@ -115,8 +115,10 @@ async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
         announce({ type: 'rejected', count: rejected.length, codes: [rejected[0]!.code] });
         continue;
       }
+      // Retry-After is a floor, not a replacement for backoff: "Retry-After: 0"
+      // answered again and again must not become a tight loop.
       const serverAsked = e.details.retryAfterMs !== undefined;
-      const delay = e.details.retryAfterMs ?? backoffMs(attempt++, config.retry.baseMs, config.retry.maxMs);
+      const delay = Math.max(e.details.retryAfterMs ?? 0, backoffMs(attempt++, config.retry.baseMs, config.retry.maxMs));
       if (Date.now() + delay > deadline) throw e;
       await sleep(delay, !serverAsked);
     }
