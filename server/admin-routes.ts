@@ -20,8 +20,9 @@ export interface AdminRouteOptions {
 /**
  * Registers, under the prefix `app` was registered with:
  * - `GET /collections/:name/count` → `{"count": n}`
- * - `GET /collections/:name/export[?format=canonical]` → NDJSON, one
- *   Extended JSON document per line (relaxed by default), streamed
+ * - `GET /collections/:name/export[?format=canonical][&meta=true]` → NDJSON,
+ *   one Extended JSON document per line (relaxed by default), streamed; with
+ *   `meta=true` each line is `{"meta": {...}, "doc": {...}}` (see `ExportMeta`)
  *
  * A name that is not an asymmetric type of the schema answers 404 `not-found`.
  *
@@ -38,15 +39,19 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRouteOpt
     return { count: await store.count(name) };
   });
 
-  app.get<{ Params: { name: string }; Querystring: { format?: string } }>('/collections/:name/export', async (request, reply) => {
+  app.get<{ Params: { name: string }; Querystring: { format?: string; meta?: string } }>('/collections/:name/export', async (request, reply) => {
     const { name } = request.params;
     if (schema.get(name)?.asymmetric !== true) return sendError(reply, 'not-found', { message: `No collection "${name}".` });
     const format = request.query.format ?? 'relaxed';
     if (format !== 'relaxed' && format !== 'canonical') {
       return sendError(reply, 'bad-request', { message: `format must be "relaxed" or "canonical", not "${String(format).slice(0, 100)}".` });
     }
+    const meta = request.query.meta ?? 'false';
+    if (meta !== 'true' && meta !== 'false') {
+      return sendError(reply, 'bad-request', { message: `meta must be "true" or "false", not "${String(meta).slice(0, 100)}".` });
+    }
     return reply
       .type('application/x-ndjson; charset=utf-8')
-      .send(Readable.from(ndjsonChunks(store.exportDocs(name), format as EjsonFormat)));
+      .send(Readable.from(ndjsonChunks(store.exportRows(name), { format: format as EjsonFormat, meta: meta === 'true' })));
   });
 }

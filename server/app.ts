@@ -8,7 +8,7 @@
  * | `POST /api/ingest/auth/refresh` | refresh token | `Session` |
  * | `POST /api/ingest/batches` | access token | `UploadReply`, after commit |
  * | `GET /api/admin/collections/:name/count` | admin key | `{"count": n}` |
- * | `GET /api/admin/collections/:name/export[?format=canonical]` | admin key | NDJSON (Extended JSON) |
+ * | `GET /api/admin/collections/:name/export[?format=canonical][&meta=true]` | admin key | NDJSON (Extended JSON) |
  * | `GET /api/demo/summary` | none, only with `demo: true` | `DemoSummary` |
  * | `GET /api/health` | none | `{"ok": true}` |
  * | `GET /*` | none, only with `staticDir` | files; service worker scripts with `Cache-Control: no-cache` |

@@ -16,6 +16,7 @@ import { parseSchema, type ObjectSchema, type ParsedSchema } from '../lib/schema
 import { buildApp } from './app.js';
 import { ndjsonChunks } from './export-format.js';
 import { DEFAULT_DB, openStore, parseDbLocation, type DbLocation } from './open-store.js';
+import { DEFAULT_PG_POOL_MAX } from './postgres-store.js';
 import { loadServerSecrets } from './secrets.js';
 
 const HELP = {
@@ -32,12 +33,15 @@ Options (each also read from the environment variable shown):
   --schema <file>     JSON array of object schemas (Realm notation)  SW_INGEST_SCHEMA (required)
   --port <n>          port; 0 picks a free one                        SW_INGEST_PORT (default 8080)
   --host <addr>       address to listen on                           SW_INGEST_HOST (default 127.0.0.1)
-  --db <url>          sqlite:<file> (postgres:// not built yet)       SW_INGEST_DB (default ${DEFAULT_DB})
+  --db <url>          sqlite:<file> or postgres://user:pw@host/db     SW_INGEST_DB, else DATABASE_URL
+                      (default ${DEFAULT_DB})
+  --db-pool-max <n>   PostgreSQL connections per server               SW_INGEST_DB_POOL_MAX (default ${DEFAULT_PG_POOL_MAX})
   --static <dir>      serve this directory at /                      SW_INGEST_STATIC
-  --admin-key <key>   admin bearer key; else generated into <data-dir>/admin-key
-                                                                      SW_INGEST_ADMIN_KEY
-  --data-dir <dir>    where jwt-secret and admin-key live            SW_INGEST_DATA_DIR
-                      (default: the sqlite database's directory, else ./data)
+  --admin-key <key>   admin bearer key; else generated and stored     SW_INGEST_ADMIN_KEY
+                      (sqlite: <data-dir>/admin-key; postgres: in the database)
+  --data-dir <dir>    sqlite: where jwt-secret and admin-key live     SW_INGEST_DATA_DIR
+                      (default: the database's directory); postgres keeps both
+                      in the database, shared by every server on it
   --demo              add the unauthenticated GET /api/demo/summary  SW_INGEST_DEMO=1
   --no-anonymous      turn off anonymous login                       SW_INGEST_ANONYMOUS=0
   SW_INGEST_LOG_LEVEL sets the log level on stderr (default warn)
@@ -45,11 +49,13 @@ Options (each also read from the environment variable shown):
 On success prints one line to stdout: sw-ingest listening on http://HOST:PORT
 SIGTERM/SIGINT finish in-flight requests, close the database and exit 0.
 `,
-  export: `Usage: sw-ingest export --collection <name> [--db <url>] [--canonical]
+  export: `Usage: sw-ingest export --collection <name> [--db <url>] [--canonical] [--meta]
 
   --collection <name>  the asymmetric type to print (required)
-  --db <url>           as for serve                                 SW_INGEST_DB (default ${DEFAULT_DB})
+  --db <url>           as for serve              SW_INGEST_DB, else DATABASE_URL (default ${DEFAULT_DB})
   --canonical          canonical Extended JSON instead of relaxed
+  --meta               one {"meta": {owner, clientId, ingestedAt, sentAt, receivedAt,
+                       clockSkewMs}, "doc": {...}} envelope per line
 `,
 } as const;
 
@@ -108,12 +114,24 @@ function envFlag(name: string, fallback: boolean): boolean {
   throw new UsageError(`${name}="${v}": expected 1 or 0`);
 }
 
-function parseDb(value: string): DbLocation {
+/** The database: `--db`, else `SW_INGEST_DB`, else `DATABASE_URL`, else {@link DEFAULT_DB}. */
+function chooseDb(option: string | undefined): DbLocation {
+  const fromDatabaseUrl = option === undefined && env('SW_INGEST_DB') === undefined && env('DATABASE_URL') !== undefined;
+  const value = option ?? env('SW_INGEST_DB') ?? env('DATABASE_URL') ?? DEFAULT_DB;
   try {
     return parseDbLocation(value);
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    const message = (err as Error).message;
+    throw new UsageError(fromDatabaseUrl ? `DATABASE_URL: ${message.replace(/^--db /, '')}` : message);
   }
+}
+
+function parsePoolMax(option: string | undefined): number | undefined {
+  const text = option ?? env('SW_INGEST_DB_POOL_MAX');
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 10_000) throw new UsageError(`--db-pool-max "${text}": expected 1 to 10000`);
+  return n;
 }
 
 async function loadSchemaFile(file: string): Promise<ParsedSchema> {
@@ -138,6 +156,7 @@ async function serve(args: string[]): Promise<number> {
       port: { type: 'string' },
       host: { type: 'string' },
       db: { type: 'string' },
+      'db-pool-max': { type: 'string' },
       schema: { type: 'string' },
       static: { type: 'string' },
       'admin-key': { type: 'string' },
@@ -155,7 +174,8 @@ async function serve(args: string[]): Promise<number> {
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`--port "${portText}": expected 0 to 65535`);
   const host = values.host ?? env('SW_INGEST_HOST') ?? '127.0.0.1';
-  const db = parseDb(values.db ?? env('SW_INGEST_DB') ?? DEFAULT_DB);
+  const db = chooseDb(values.db);
+  const poolMax = parsePoolMax(values['db-pool-max']);
   const schemaFile = values.schema ?? env('SW_INGEST_SCHEMA');
   if (schemaFile === undefined) throw new UsageError('--schema <file.json> (or SW_INGEST_SCHEMA) is required');
   const staticDir = values.static ?? env('SW_INGEST_STATIC');
@@ -164,10 +184,12 @@ async function serve(args: string[]): Promise<number> {
   const anonymous = values['no-anonymous'] === true ? false : envFlag('SW_INGEST_ANONYMOUS', true);
 
   const schema = await loadSchemaFile(schemaFile);
-  const store = openStore(db);
+  // Until the app's logger exists, idle-connection errors go to stderr.
+  let logIdleError = (err: Error): void => { process.stderr.write(`sw-ingest: idle database connection failed: ${err.message}\n`); };
+  const store = await openStore(db, { ...(poolMax === undefined ? {} : { poolMax }), onIdleError: (err) => logIdleError(err) });
   let secrets;
   try {
-    secrets = loadServerSecrets(dataDir, values['admin-key'] ?? env('SW_INGEST_ADMIN_KEY'));
+    secrets = await loadServerSecrets(dataDir, values['admin-key'] ?? env('SW_INGEST_ADMIN_KEY'), store);
   } catch (err) {
     await store.close();
     throw err;
@@ -179,6 +201,7 @@ async function serve(args: string[]): Promise<number> {
     ...(staticDir === undefined ? {} : { staticDir }),
     logger: { level: env('SW_INGEST_LOG_LEVEL') ?? 'warn', stream: process.stderr },
   });
+  logIdleError = (err) => app.log.error({ err }, 'idle database connection failed');
   try {
     await app.listen({ port, host });
   } catch (err) {
@@ -188,7 +211,11 @@ async function serve(args: string[]): Promise<number> {
   }
   const address = app.server.address();
   const actualPort = typeof address === 'object' && address !== null ? address.port : port;
-  if (secrets.adminKeyFile !== undefined) process.stderr.write(`sw-ingest: admin key is in ${secrets.adminKeyFile}\n`);
+  if (secrets.adminKeyLocation === 'database') {
+    process.stderr.write(`sw-ingest: admin key is in the database: SELECT value FROM sw_ingest.secrets WHERE name = 'admin-key'\n`);
+  } else if (secrets.adminKeyLocation !== undefined) {
+    process.stderr.write(`sw-ingest: admin key is in ${secrets.adminKeyLocation}\n`);
+  }
   if (demo) process.stderr.write('sw-ingest: --demo: GET /api/demo/summary shows stored data without credentials\n');
   process.stdout.write(`sw-ingest listening on http://${host.includes(':') ? `[${host}]` : host}:${actualPort}\n`);
 
@@ -215,6 +242,7 @@ async function exportCollection(args: string[]): Promise<number> {
       db: { type: 'string' },
       collection: { type: 'string' },
       canonical: { type: 'boolean' },
+      meta: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -223,9 +251,10 @@ async function exportCollection(args: string[]): Promise<number> {
     return 0;
   }
   if (values.collection === undefined) throw new UsageError('--collection <name> is required');
-  const store = openStore(parseDb(values.db ?? env('SW_INGEST_DB') ?? DEFAULT_DB), { mustExist: true });
+  const store = await openStore(chooseDb(values.db), { mustExist: true, poolMax: 1 });
+  const options = { format: values.canonical ? 'canonical' : 'relaxed', meta: values.meta === true } as const;
   try {
-    for await (const chunk of ndjsonChunks(store.exportDocs(values.collection), values.canonical ? 'canonical' : 'relaxed')) {
+    for await (const chunk of ndjsonChunks(store.exportRows(values.collection), options)) {
       if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
     }
   } finally {

@@ -54,8 +54,8 @@ export function decodeUpload(body: Uint8Array, schema: ParsedSchema, maxRecords:
   const { v, client, sentAt, records } = raw;
   if (typeof v !== 'number') return refuse('malformed-body', 'The upload has no numeric "v" (protocol version).');
   if (v !== PROTOCOL_VERSION) return refuse('unsupported-protocol', `The upload has protocol version ${v}; this server speaks ${PROTOCOL_VERSION}.`);
-  if (typeof client !== 'string' || client === '' || client.length > MAX_CLIENT_ID_CHARS) {
-    return refuse('malformed-body', `"client" must be a string of 1 to ${MAX_CLIENT_ID_CHARS} characters.`);
+  if (typeof client !== 'string' || client === '' || client.length > MAX_CLIENT_ID_CHARS || client.includes('\0')) {
+    return refuse('malformed-body', `"client" must be a string of 1 to ${MAX_CLIENT_ID_CHARS} characters, without NUL.`);
   }
   if (!isValidDate(sentAt)) return refuse('malformed-body', '"sentAt" must be a date.');
   if (!Array.isArray(records)) return refuse('malformed-body', '"records" must be an array.');

@@ -105,6 +105,10 @@ function checkRecord(schema: ParsedSchema, record: UploadRecord, i: number): Che
     if (calculateObjectSize(converted) > MAX_DOCUMENT_BYTES) {
       return reject('document-too-large', `records[${i}]: the document is larger than ${MAX_DOCUMENT_BYTES} bytes as BSON.`);
     }
+    // Keys are text columns in every sink, and PostgreSQL's text cannot hold NUL.
+    if (typeof converted._id === 'string' && converted._id.includes('\0')) {
+      return reject('wrong-type', `${record.c}._id: a string primary key must not contain NUL (U+0000).`);
+    }
     return { id: primaryKeyString(converted._id), bytes: BSON.serialize(converted) };
   } catch (err) {
     if (err instanceof IngestError) return reject(err.code, err.message);

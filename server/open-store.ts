@@ -1,10 +1,11 @@
 /**
  * Turns a `--db` value into a {@link Store}. Accepted forms:
  * - `sqlite:./data/ingest.db`, `sqlite:/abs/ingest.db` or `sqlite:///abs/ingest.db`
- * - `postgres://…` / `postgresql://…`: recognised, but not built yet
+ * - `postgres://user:password@host:5432/db?sslmode=verify-full` (or `postgresql://`)
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { PostgresStore } from './postgres-store.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { Store } from './store.js';
 
@@ -17,8 +18,8 @@ export type DbLocation = { kind: 'sqlite'; file: string } | { kind: 'postgres'; 
 /**
  * Parses a `--db` value.
  *
- * @param value - e.g. `sqlite:./data/ingest.db`
- * @throws Error naming the value when it is neither form
+ * @param value - e.g. `sqlite:./data/ingest.db` or `postgres://…`
+ * @throws Error naming the value (password hidden) when it is neither form
  */
 export function parseDbLocation(value: string): DbLocation {
   if (value.startsWith('sqlite:')) {
@@ -28,20 +29,44 @@ export function parseDbLocation(value: string): DbLocation {
     return { kind: 'sqlite', file: path.resolve(file) };
   }
   if (/^postgres(ql)?:\/\//.test(value)) return { kind: 'postgres', url: value };
-  throw new Error(`--db "${value}": expected sqlite:<file> (e.g. sqlite:./data/ingest.db) or a postgres:// URL`);
+  throw new Error(`--db "${redactPassword(value)}": expected sqlite:<file> (e.g. sqlite:./data/ingest.db) or a postgres:// URL`);
+}
+
+/** `value` with the password of a `scheme://user:password@host` URL replaced by `***`, for messages. */
+export function redactPassword(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
+}
+
+/** Options of {@link openStore}. */
+export interface OpenStoreOptions {
+  /** Fail when the database does not exist yet, and create or migrate nothing (for `export`). @default false */
+  mustExist?: boolean;
+  /** PostgreSQL: most connections. @default 10 */
+  poolMax?: number;
+  /** PostgreSQL: where errors of idle connections go. @default stderr */
+  onIdleError?: (err: Error) => void;
 }
 
 /**
- * Opens the store that `location` names. For SQLite, creates the parent
- * directory unless `mustExist`.
+ * Opens the store that `location` names and brings its layout up to date.
+ * For SQLite, creates the parent directory unless `mustExist`.
  *
  * @param location - from {@link parseDbLocation}
- * @param options - `mustExist`: fail when the database does not exist yet (for `export`)
- * @throws for PostgreSQL, which is not built yet; or when SQLite cannot open the file
+ * @param options - see {@link OpenStoreOptions}
+ * @throws when the database cannot be opened or reached; the message names
+ *   the database (never the password)
  */
-export function openStore(location: DbLocation, options: { mustExist?: boolean } = {}): Store {
+export async function openStore(location: DbLocation, options: OpenStoreOptions = {}): Promise<Store> {
   if (location.kind === 'postgres') {
-    throw new Error('PostgreSQL support is not built yet; use --db sqlite:<file> for now');
+    try {
+      return await PostgresStore.open(location.url, {
+        mustExist: options.mustExist ?? false,
+        ...(options.poolMax === undefined ? {} : { poolMax: options.poolMax }),
+        ...(options.onIdleError === undefined ? {} : { onIdleError: options.onIdleError }),
+      });
+    } catch (err) {
+      throw new Error(`PostgreSQL ${describePostgresUrl(location.url)}: ${(err as Error).message}`, { cause: err });
+    }
   }
   if (options.mustExist) {
     if (!fs.existsSync(location.file)) throw new Error(`database ${location.file} does not exist`);
@@ -49,4 +74,14 @@ export function openStore(location: DbLocation, options: { mustExist?: boolean }
     fs.mkdirSync(path.dirname(location.file), { recursive: true });
   }
   return new SqliteStore(location.file, { fileMustExist: options.mustExist ?? false });
+}
+
+/** `host:port/database` of a PostgreSQL URL, for messages. */
+function describePostgresUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || 'localhost'}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return redactPassword(url);
+  }
 }

@@ -1,15 +1,21 @@
 /**
- * The server's two secrets, kept as files in the data directory:
+ * The server's two secrets:
  * - `jwt-secret`: the HS256 key of access tokens; generated on first start.
  * - `admin-key`: the bearer key of `/api/admin`; generated on first start
- *   unless one is given (`--admin-key`), in which case no file is written.
+ *   unless one is given (`--admin-key`), in which case none is stored.
  *
- * Both are created with mode 0600 and reused afterwards. Neither is ever
- * logged: callers print the admin key's *path* only.
+ * Where they live depends on the sink. With SQLite (one machine) they are
+ * files in the data directory, created with mode 0600. With a sink that
+ * several machines share (PostgreSQL, `Store.sharedSecret`) they live in the
+ * database, so that every server behind a load balancer verifies the tokens
+ * the others issued and accepts the same admin key, with nothing to copy
+ * between machines. Neither is ever logged: callers print where the admin
+ * key is, never its value.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Store } from './store.js';
 
 /** File name of the JWT signing secret in the data directory. */
 export const JWT_SECRET_FILE = 'jwt-secret';
@@ -54,19 +60,31 @@ export function loadOrCreateSecret(dir: string, name: string): SecretFile {
 export interface ServerSecrets {
   jwtSecret: string;
   adminKey: string;
-  /** The file holding the admin key, or undefined when it came from an option. */
-  adminKeyFile: string | undefined;
+  /**
+   * Where the admin key is kept, for telling the operator: a file path,
+   * `database` (shared sinks), or undefined when it came from an option.
+   */
+  adminKeyLocation: string | undefined;
 }
 
 /**
- * Loads or creates both secrets.
+ * Loads or creates both secrets: from `store` when it shares secrets across
+ * servers (`Store.sharedSecret`), else from files in `dataDir`.
  *
- * @param dataDir - where `jwt-secret` and `admin-key` live
- * @param adminKey - an admin key from `--admin-key` / `SW_INGEST_ADMIN_KEY`; wins over the file
+ * @param dataDir - where `jwt-secret` and `admin-key` live for an unshared store
+ * @param adminKey - an admin key from `--admin-key` / `SW_INGEST_ADMIN_KEY`; wins over the stored one
+ * @param store - the opened store
  */
-export function loadServerSecrets(dataDir: string, adminKey?: string): ServerSecrets {
+export async function loadServerSecrets(dataDir: string, adminKey?: string, store?: Store): Promise<ServerSecrets> {
+  const given = adminKey !== undefined && adminKey !== '' ? adminKey : undefined;
+  if (store?.sharedSecret !== undefined) {
+    const generate = (): string => randomBytes(SECRET_BYTES).toString('base64url');
+    const jwtSecret = await store.sharedSecret(JWT_SECRET_FILE, generate);
+    if (given !== undefined) return { jwtSecret, adminKey: given, adminKeyLocation: undefined };
+    return { jwtSecret, adminKey: await store.sharedSecret(ADMIN_KEY_FILE, generate), adminKeyLocation: 'database' };
+  }
   const jwtSecret = loadOrCreateSecret(dataDir, JWT_SECRET_FILE).value;
-  if (adminKey !== undefined && adminKey !== '') return { jwtSecret, adminKey, adminKeyFile: undefined };
+  if (given !== undefined) return { jwtSecret, adminKey: given, adminKeyLocation: undefined };
   const admin = loadOrCreateSecret(dataDir, ADMIN_KEY_FILE);
-  return { jwtSecret, adminKey: admin.value, adminKeyFile: admin.file };
+  return { jwtSecret, adminKey: admin.value, adminKeyLocation: admin.file };
 }

@@ -8,7 +8,7 @@
  *   in its own transaction, and recorded in `schema_migrations`.
  */
 import Database from 'better-sqlite3';
-import type { InsertOutcome, RecentDoc, Store, StoredRow } from './store.js';
+import type { ExportedRow, InsertOutcome, RecentDoc, Store, StoredRow } from './store.js';
 
 /** The database layout, one step per version; append, never edit. */
 export const MIGRATIONS: readonly { version: number; sql: string }[] = [
@@ -34,7 +34,7 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
   },
 ];
 
-/** Rows per page of {@link SqliteStore.exportDocs}. */
+/** Rows per page of {@link SqliteStore.exportRows}. */
 const EXPORT_PAGE_ROWS = 1000;
 
 /** Options of {@link SqliteStore}. */
@@ -95,20 +95,26 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * @inheritDoc Store.exportDocs
+   * @inheritDoc Store.exportRows
    *
    * Pages by primary key (keyset pagination) instead of holding one cursor
    * open: better-sqlite3 refuses every other statement on a connection while
    * an iterator is open, which would stall uploads behind a slow download.
+   * TEXT compares with SQLite's BINARY collation: byte by byte in UTF-8.
    */
-  async *exportDocs(collection: string): AsyncIterable<Uint8Array> {
+  async *exportRows(collection: string): AsyncIterable<ExportedRow> {
     const page = this.db.prepare(
-      'SELECT id, doc FROM records WHERE collection = ? AND id > ? ORDER BY id LIMIT ?',
+      `SELECT id, doc, owner, client_id, ingested_at, sent_at, received_at
+       FROM records WHERE collection = ? AND id > ? ORDER BY id LIMIT ?`,
     );
     let after = '';
     for (;;) {
-      const rows = page.all(collection, after, EXPORT_PAGE_ROWS) as { id: string; doc: Buffer }[];
-      for (const r of rows) yield r.doc;
+      const rows = page.all(collection, after, EXPORT_PAGE_ROWS) as {
+        id: string; doc: Buffer; owner: string; client_id: string; ingested_at: number; sent_at: number; received_at: number;
+      }[];
+      for (const r of rows) {
+        yield { doc: r.doc, owner: r.owner, clientId: r.client_id, ingestedAt: r.ingested_at, sentAt: r.sent_at, receivedAt: r.received_at };
+      }
       if (rows.length < EXPORT_PAGE_ROWS) return;
       after = rows[rows.length - 1]!.id;
     }

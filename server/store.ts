@@ -1,7 +1,9 @@
 /**
  * What the HTTP layer needs from a storage sink. The embedded default is
- * `SqliteStore`; a PostgreSQL sink will implement the same interface, which
- * is why every method is async even though better-sqlite3 is synchronous.
+ * `SqliteStore`; `PostgresStore` implements the same interface for several
+ * servers on one database, which is why every method is async even though
+ * better-sqlite3 is synchronous. Both pass the same conformance tests
+ * (`tests/unit/sink-*.test.ts`).
  */
 
 /** One validated record, ready to be written. */
@@ -27,6 +29,20 @@ export interface StoredRow {
 /** The outcome of one row of {@link Store.insertBatch}. */
 export type InsertOutcome = 'stored' | 'duplicate';
 
+/** One stored row as export reads it: the document and its metadata. */
+export interface ExportedRow {
+  /** The stored BSON bytes, exactly as written. */
+  doc: Uint8Array;
+  owner: string;
+  clientId: string;
+  /** Device clock, ms since the epoch. */
+  ingestedAt: number;
+  /** Device clock, ms since the epoch. */
+  sentAt: number;
+  /** Server clock, ms since the epoch. */
+  receivedAt: number;
+}
+
 /** A recently stored document, for the demo summary. */
 export interface RecentDoc {
   collection: string;
@@ -47,18 +63,26 @@ export interface Store {
   /** How many documents `collection` holds. */
   count(collection: string): Promise<number>;
   /**
-   * The stored BSON bytes of every document of `collection`, ordered by
-   * primary key string (not by arrival). Reads in pages, so a slow consumer
-   * never holds the database; rows written meanwhile may or may not appear,
-   * but none appears twice.
+   * Every row of `collection` with its stored BSON bytes and metadata,
+   * ordered by primary key string compared byte by byte (not by arrival).
+   * Reads in pages, so a slow consumer never holds the database; rows
+   * written meanwhile may or may not appear, but none appears twice.
    */
-  exportDocs(collection: string): AsyncIterable<Uint8Array>;
+  exportRows(collection: string): AsyncIterable<ExportedRow>;
   /** The last `limit` documents received, across all collections, newest first. */
   recentDocs(limit: number): Promise<RecentDoc[]>;
   /** Registers a user with the SHA-256 (hex) of its refresh token. */
   createUser(userId: string, refreshTokenHash: string, createdAt: number): Promise<void>;
   /** The user whose refresh token hashes to `refreshTokenHash`, if any. */
   findUserByRefreshTokenHash(refreshTokenHash: string): Promise<string | undefined>;
-  /** Closes the sink; further calls fail. */
+  /**
+   * A secret shared by every server on this database: the stored value of
+   * `name`, or `generate()` stored on first use (the first of several
+   * servers starting at once wins; all get the same value). Only sinks that
+   * several machines share implement it; without it the server keeps its
+   * secrets as files in its data directory.
+   */
+  sharedSecret?(name: string, generate: () => string): Promise<string>;
+  /** Closes the sink, after letting running calls finish; further calls fail. */
   close(): Promise<void>;
 }

@@ -1,12 +1,17 @@
 /**
- * Server test helpers: an app on a fresh temp directory with a real SQLite
- * file, anonymous login, upload encoding, and a row count read straight from
- * the database (not through the code under test). Everything runs through
+ * Server test helpers: an app on a fresh temp directory with a real
+ * database — a SQLite file, or a fresh PostgreSQL database — anonymous
+ * login, upload encoding, and row counts read straight from the database
+ * (not through the code under test). Everything runs through
  * `app.inject()`, without a port.
+ *
+ * Suites run once per sink with {@link forEachSink}, so both sinks pass the
+ * same assertions.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { describe } from 'node:test';
 import Database from 'better-sqlite3';
 import { BSON, Binary, type Document } from 'bson';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
@@ -16,6 +21,36 @@ import { buildApp, type AppOptions } from '../../server/app.js';
 import { openStore, parseDbLocation } from '../../server/open-store.js';
 import { loadServerSecrets } from '../../server/secrets.js';
 import type { Store } from '../../server/store.js';
+import {
+  createTestDatabase, postgresUrlOrSkip, POSTGRES_SKIP_REASON, SINKS, withClient, type Sink, type TestDatabase,
+} from './postgres.js';
+
+export { SINKS, type Sink };
+
+/**
+ * `describe(`${name} (${sink})`, fn)` for each sink; the PostgreSQL suite is
+ * skipped with a reason when `DATABASE_URL` is not set, and fails in CI.
+ *
+ * @param name - the suite's name
+ * @param fn - the suite, given the sink
+ */
+export function forEachSink(name: string, fn: (sink: Sink) => void): void {
+  for (const sink of SINKS) {
+    let skip: string | false = false;
+    let missing: Error | undefined;
+    if (sink === 'postgres') {
+      try {
+        if (postgresUrlOrSkip() === undefined) skip = POSTGRES_SKIP_REASON;
+      } catch (err) {
+        missing = err as Error;
+      }
+    }
+    describe(`${name} (${sink})`, { skip }, () => {
+      if (missing !== undefined) throw missing;
+      fn(sink);
+    });
+  }
+}
 
 /** Two asymmetric types (objectId and string keys) and one embedded type. */
 export const TEST_SCHEMA: ObjectSchema[] = [
@@ -31,41 +66,68 @@ export const TEST_SCHEMA: ObjectSchema[] = [
 
 /** A running test app and what it was built from. */
 export interface TestServer {
+  sink: Sink;
   app: FastifyInstance;
   store: Store;
   schema: ParsedSchema;
-  /** The temp directory: data dir and home of `ingest.db`. */
+  /** The temp directory: data dir, and home of `ingest.db` for SQLite. */
   dir: string;
-  dbFile: string;
+  /** The `--db` value of its database: `sqlite:<file>` or a `postgres://` URL. */
+  db: string;
   adminKey: string;
   jwtSecret: string;
-  /** Closes app and store; removes the directory unless `keepDir`. */
-  close(options?: { keepDir?: boolean }): Promise<void>;
+  /** Closes app and store; removes the directory and drops the database unless `keepData`. */
+  close(options?: { keepData?: boolean }): Promise<void>;
 }
 
+/** Options of {@link startTestServer}. */
+export type TestServerOptions = Partial<Omit<AppOptions, 'store' | 'schema' | 'jwtSecret'>> & {
+  /** @default 'sqlite' */
+  sink?: Sink;
+  /** Reuse the directory and database of a server closed with `keepData` (a restart). */
+  reuse?: Pick<TestServer, 'sink' | 'dir' | 'db'>;
+  /** The server's schema. @default TEST_SCHEMA */
+  schema?: ObjectSchema[];
+};
+
+/** Databases created by {@link startTestServer}, by URL, so that a restart keeps the drop. */
+const createdDatabases = new Map<string, TestDatabase>();
+
 /**
- * Builds an app on a temp directory (or `dir`, to test a restart), with the
- * secrets loaded or created there exactly as `sw-ingest serve` does.
+ * Builds an app on a temp directory and a fresh database (or those of
+ * `reuse`, to test a restart), with the secrets loaded or created exactly
+ * as `sw-ingest serve` does.
  *
- * @param options - `dir` to reuse, `adminKey` to pass one in, and any {@link AppOptions}
+ * @param options - the sink, `reuse`, `adminKey` to pass one in, and any {@link AppOptions}
  */
-export async function startTestServer(
-  options: Partial<Omit<AppOptions, 'store' | 'schema' | 'jwtSecret'>> & { dir?: string } = {},
-): Promise<TestServer> {
-  const { dir: givenDir, adminKey: givenAdminKey, ...appOptions } = options;
-  const dir = givenDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sw-ingest-test-'));
-  const dbFile = path.join(dir, 'ingest.db');
-  const store = openStore(parseDbLocation(`sqlite:${dbFile}`));
-  const secrets = loadServerSecrets(dir, givenAdminKey);
-  const schema = parseSchema(TEST_SCHEMA);
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const { reuse, adminKey: givenAdminKey, sink: givenSink, schema: schemaJson, ...appOptions } = options;
+  const sink = reuse?.sink ?? givenSink ?? 'sqlite';
+  const dir = reuse?.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sw-ingest-test-'));
+  let db = reuse?.db;
+  if (db === undefined) {
+    if (sink === 'sqlite') {
+      db = `sqlite:${path.join(dir, 'ingest.db')}`;
+    } else {
+      const created = await createTestDatabase();
+      createdDatabases.set(created.url, created);
+      db = created.url;
+    }
+  }
+  const store = await openStore(parseDbLocation(db));
+  const secrets = await loadServerSecrets(dir, givenAdminKey, store);
+  const schema = parseSchema(schemaJson ?? TEST_SCHEMA);
   const app = buildApp({ store, schema, adminKey: secrets.adminKey, jwtSecret: secrets.jwtSecret, ...appOptions });
   await app.ready();
   return {
-    app, store, schema, dir, dbFile, adminKey: secrets.adminKey, jwtSecret: secrets.jwtSecret,
-    async close({ keepDir = false } = {}) {
+    sink, app, store, schema, dir, db, adminKey: secrets.adminKey, jwtSecret: secrets.jwtSecret,
+    async close({ keepData = false } = {}) {
       await app.close();
       await store.close();
-      if (!keepDir) fs.rmSync(dir, { recursive: true, force: true });
+      if (keepData) return;
+      fs.rmSync(dir, { recursive: true, force: true });
+      await createdDatabases.get(db)?.drop();
+      createdDatabases.delete(db);
     },
   };
 }
@@ -126,25 +188,46 @@ export function adminGet(server: TestServer, url: string, auth: string | null = 
   return server.app.inject({ method: 'GET', url, headers: auth === null ? {} : { authorization: `Bearer ${auth}` } });
 }
 
-/** Rows in `records` (of one collection, or all), read with a separate read-only connection. */
-export function countRows(dbFile: string, collection?: string): number {
-  const db = new Database(dbFile, { readonly: true });
-  try {
-    const row = (collection === undefined
-      ? db.prepare('SELECT COUNT(*) AS n FROM records').get()
-      : db.prepare('SELECT COUNT(*) AS n FROM records WHERE collection = ?').get(collection)) as { n: number };
-    return row.n;
-  } finally {
-    db.close();
-  }
+/** A stored row as the tests read it back. */
+export interface RawRow {
+  collection: string;
+  id: string;
+  owner: string;
+  client_id: string;
+  doc: Buffer;
+  ingested_at: number;
+  sent_at: number;
+  received_at: number;
 }
 
-/** Every row of `records`, read with a separate read-only connection. */
-export function readRows(dbFile: string): { collection: string; id: string; owner: string; client_id: string; doc: Buffer }[] {
-  const db = new Database(dbFile, { readonly: true });
-  try {
-    return db.prepare('SELECT collection, id, owner, client_id, doc FROM records ORDER BY collection, id').all() as never;
-  } finally {
-    db.close();
+/** Runs one read-only query on a separate connection to `server`'s database (SQLite `?`, PostgreSQL `$n` placeholders). */
+async function rawQuery<T>(server: Pick<TestServer, 'db'>, sqlite: string, postgres: string, params: unknown[] = []): Promise<T[]> {
+  const location = parseDbLocation(server.db);
+  if (location.kind === 'sqlite') {
+    const db = new Database(location.file, { readonly: true });
+    try {
+      return db.prepare(sqlite).all(...params) as T[];
+    } finally {
+      db.close();
+    }
   }
+  return withClient(location.url, async (client) => (await client.query(postgres, params)).rows as T[]);
+}
+
+/** Rows in `records` (of one collection, or all), read with a separate connection. */
+export async function countRows(server: Pick<TestServer, 'db'>, collection?: string): Promise<number> {
+  const [row] = collection === undefined
+    ? await rawQuery<{ n: number | string }>(server, 'SELECT COUNT(*) AS n FROM records', 'SELECT count(*) AS n FROM sw_ingest.records')
+    : await rawQuery<{ n: number | string }>(server,
+      'SELECT COUNT(*) AS n FROM records WHERE collection = ?', 'SELECT count(*) AS n FROM sw_ingest.records WHERE collection = $1', [collection]);
+  return Number(row!.n);
+}
+
+/** Every row of `records` in primary key order, read with a separate connection. */
+export async function readRows(server: Pick<TestServer, 'db'>): Promise<RawRow[]> {
+  const columns = 'collection, id, owner, client_id, doc, ingested_at, sent_at, received_at';
+  const rows = await rawQuery<RawRow>(server,
+    `SELECT ${columns} FROM records ORDER BY collection, id`,
+    `SELECT ${columns} FROM sw_ingest.records ORDER BY collection, id`);
+  return rows.map((r) => ({ ...r, ingested_at: Number(r.ingested_at), sent_at: Number(r.sent_at), received_at: Number(r.received_at) }));
 }

@@ -1,15 +1,38 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, it } from 'node:test';
+import { afterEach, it } from 'node:test';
 import { Double, ObjectId } from 'bson';
 import { SignJWT } from 'jose';
 import type { Session } from '../../lib/protocol.js';
 import {
-  countRows, encodeTestUpload, loginAnonymously, postBatch, startTestServer, type TestServer,
+  countRows, encodeTestUpload, loginAnonymously, postBatch, forEachSink, startTestServer, type TestServer,
 } from '../helpers/server-inject.js';
+import { withClient } from '../helpers/postgres.js';
 
 const oneReading = () => encodeTestUpload([{ c: 'Reading', doc: { _id: new ObjectId(), sensor: 's', value: new Double(1) } }]);
+
+/**
+ * The secrets as stored: files in the data directory (SQLite, each checked
+ * for mode 0600), or rows of `sw_ingest.secrets` (PostgreSQL, with no files).
+ */
+async function storedSecrets(server: TestServer): Promise<Record<string, string>> {
+  const found: Record<string, string> = {};
+  const files = ['jwt-secret', 'admin-key'].filter((name) => fs.existsSync(path.join(server.dir, name)));
+  if (server.sink === 'postgres') {
+    assert.deepEqual(files, [], 'no secret files next to a shared database');
+    await withClient(server.db, async (c) => {
+      for (const r of (await c.query('SELECT name, value FROM sw_ingest.secrets')).rows) found[r.name] = r.value;
+    });
+    return found;
+  }
+  for (const name of files) {
+    const file = path.join(server.dir, name);
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600, name);
+    found[name] = fs.readFileSync(file, 'utf8').trim();
+  }
+  return found;
+}
 
 function assertUnauthorized(res: { statusCode: number; headers: Record<string, unknown>; json(): unknown }): void {
   assert.equal(res.statusCode, 401);
@@ -17,7 +40,7 @@ function assertUnauthorized(res: { statusCode: number; headers: Record<string, u
   assert.equal((res.json() as { error: { code: string } }).error.code, 'unauthorized');
 }
 
-describe('authentication', () => {
+forEachSink('authentication', (sink) => {
   let server: TestServer | undefined;
   afterEach(async () => {
     await server?.close();
@@ -25,7 +48,7 @@ describe('authentication', () => {
   });
 
   it('logs in anonymously with a JWT access token and an opaque refresh token', async () => {
-    server = await startTestServer({ accessTokenTtlSec: 60 });
+    server = await startTestServer({ sink, accessTokenTtlSec: 60 });
     const before = Date.now();
     const session = await loginAnonymously(server.app);
     assert.match(session.userId, /^[0-9a-f-]{36}$/);
@@ -35,7 +58,7 @@ describe('authentication', () => {
   });
 
   it('refuses uploads with a missing, garbage, foreign or expired token, storing nothing', async () => {
-    server = await startTestServer();
+    server = await startTestServer({ sink });
     const session = await loginAnonymously(server.app);
     const key = new TextEncoder().encode(server.jwtSecret);
     const expired = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(session.userId)
@@ -50,11 +73,11 @@ describe('authentication', () => {
     }
     const expiredRes = await postBatch(server.app, expired, oneReading());
     assert.match((expiredRes.json() as { error: { message: string } }).error.message, /expired/);
-    assert.equal(countRows(server.dbFile), 0);
+    assert.equal(await countRows(server), 0);
   });
 
   it('refreshes a session into a working access token for the same user', async () => {
-    server = await startTestServer();
+    server = await startTestServer({ sink });
     const session = await loginAnonymously(server.app);
     const res = await server.app.inject({
       method: 'POST', url: '/api/ingest/auth/refresh', headers: { authorization: `Bearer ${session.refreshToken}` },
@@ -65,11 +88,11 @@ describe('authentication', () => {
     assert.equal(fresh.refreshToken, session.refreshToken); // not rotated
     const upload = await postBatch(server.app, fresh.accessToken, oneReading());
     assert.deepEqual(upload.json(), { v: 1, results: [{ s: 'stored' }] });
-    assert.equal(countRows(server.dbFile), 1);
+    assert.equal(await countRows(server), 1);
   });
 
   it('refuses a refresh without a valid refresh token', async () => {
-    server = await startTestServer();
+    server = await startTestServer({ sink });
     const session = await loginAnonymously(server.app);
     for (const auth of [undefined, 'Bearer nonsense', `Bearer ${session.accessToken}`, `Basic ${session.refreshToken}`]) {
       const res = await server.app.inject({
@@ -80,23 +103,23 @@ describe('authentication', () => {
   });
 
   it('answers 403 anonymous-disabled when anonymous login is off', async () => {
-    server = await startTestServer({ anonymous: false });
+    server = await startTestServer({ sink, anonymous: false });
     const res = await server.app.inject({ method: 'POST', url: '/api/ingest/auth/anonymous' });
     assert.equal(res.statusCode, 403);
     assert.equal(res.json().error.code, 'anonymous-disabled');
   });
 
-  it('creates jwt-secret and admin-key with mode 0600 and reuses them after a restart', async () => {
-    server = await startTestServer();
-    const { dir, adminKey, jwtSecret } = server;
-    for (const name of ['jwt-secret', 'admin-key']) {
-      assert.equal(fs.statSync(path.join(dir, name)).mode & 0o777, 0o600, name);
-    }
-    assert.equal(fs.readFileSync(path.join(dir, 'admin-key'), 'utf8').trim(), adminKey);
+  it(sink === 'sqlite'
+    ? 'creates jwt-secret and admin-key files with mode 0600 and reuses them after a restart'
+    : 'keeps jwt-secret and admin-key in the database, no files, and reuses them after a restart', async () => {
+    server = await startTestServer({ sink });
+    const { adminKey, jwtSecret } = server;
+    assert.deepEqual(await storedSecrets(server), { 'jwt-secret': jwtSecret, 'admin-key': adminKey });
     const session = await loginAnonymously(server.app);
-    await server.close({ keepDir: true });
+    const previous = server;
+    await server.close({ keepData: true });
 
-    server = await startTestServer({ dir });
+    server = await startTestServer({ reuse: previous });
     assert.equal(server.adminKey, adminKey);
     assert.equal(server.jwtSecret, jwtSecret);
     // Tokens issued before the restart keep working.
@@ -108,10 +131,9 @@ describe('authentication', () => {
     assert.equal(refresh.statusCode, 200);
   });
 
-  it('writes no admin-key file when an admin key is given', async () => {
-    server = await startTestServer({ adminKey: 'given-admin-key-0123456789' });
+  it('stores no admin key when one is given', async () => {
+    server = await startTestServer({ sink, adminKey: 'given-admin-key-0123456789' });
     assert.equal(server.adminKey, 'given-admin-key-0123456789');
-    assert.equal(fs.existsSync(path.join(server.dir, 'admin-key')), false);
-    assert.equal(fs.existsSync(path.join(server.dir, 'jwt-secret')), true);
+    assert.deepEqual(await storedSecrets(server), { 'jwt-secret': server.jwtSecret });
   });
 });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, it } from 'node:test';
+import { afterEach, it } from 'node:test';
 import { Double, ObjectId } from 'bson';
 import { SERVER_ERRORS } from '../../lib/protocol.js';
 import {
-  countRows, encodeTestUpload, loginAnonymously, postBatch, startTestServer, type TestServer,
+  countRows, encodeTestUpload, loginAnonymously, postBatch, forEachSink, startTestServer, type TestServer,
 } from '../helpers/server-inject.js';
 
 const reading = () => ({ c: 'Reading', doc: { _id: new ObjectId(), sensor: 's', value: new Double(1) } });
@@ -20,7 +20,7 @@ function assertError(res: { statusCode: number; headers: Record<string, unknown>
   assert.doesNotMatch(res.body, /\bat .+:\d+:\d+/); // no stack frames
 }
 
-describe('error replies', () => {
+forEachSink('error replies', (sink) => {
   let server: TestServer | undefined;
   afterEach(async () => {
     await server?.close();
@@ -28,7 +28,7 @@ describe('error replies', () => {
   });
 
   it('answers 415 for uploads that are not application/bson', async () => {
-    server = await startTestServer();
+    server = await startTestServer({ sink });
     const { accessToken } = await loginAnonymously(server.app);
     const body = encodeTestUpload([reading()]);
     assertError(await postBatch(server.app, accessToken, body, { 'content-type': 'application/octet-stream' }), 'unsupported-media-type');
@@ -44,22 +44,22 @@ describe('error replies', () => {
   });
 
   it('answers 413 JSON for a body over the limit and stores nothing', async () => {
-    server = await startTestServer({ bodyLimitBytes: 1024 });
+    server = await startTestServer({ sink, bodyLimitBytes: 1024 });
     const { accessToken } = await loginAnonymously(server.app);
     const big = encodeTestUpload(Array.from({ length: 30 }, reading));
     assert.ok(big.length > 1024);
     assertError(await postBatch(server.app, accessToken, big), 'body-too-large');
-    assert.equal(countRows(server.dbFile), 0);
+    assert.equal(await countRows(server), 0);
   });
 
   it('answers 404 JSON for unknown routes and methods', async () => {
-    server = await startTestServer();
+    server = await startTestServer({ sink });
     assertError(await server.app.inject({ method: 'GET', url: '/nope' }), 'not-found');
     assertError(await server.app.inject({ method: 'GET', url: '/api/ingest/batches' }), 'not-found');
   });
 
   it('answers 400 JSON for a JSON body that does not parse', async () => {
-    server = await startTestServer();
+    server = await startTestServer({ sink });
     const res = await server.app.inject({
       method: 'POST', url: '/api/ingest/auth/anonymous', headers: { 'content-type': 'application/json' }, payload: '{"a":',
     });
@@ -72,7 +72,7 @@ describe('error replies', () => {
   });
 
   it('answers 500 internal without details when the store fails', async () => {
-    server = await startTestServer();
+    server = await startTestServer({ sink });
     const { accessToken } = await loginAnonymously(server.app);
     await server.store.close(); // a real failure: better-sqlite3 refuses a closed connection
     const res = await postBatch(server.app, accessToken, encodeTestUpload([reading()]));
@@ -81,20 +81,20 @@ describe('error replies', () => {
   });
 
   it('answers health', async () => {
-    server = await startTestServer();
+    server = await startTestServer({ sink });
     const res = await server.app.inject({ method: 'GET', url: '/api/health' });
     assert.deepEqual(res.json(), { ok: true });
   });
 
   it('serves the static directory, with no-cache on service worker scripts', async () => {
-    const tmp = await startTestServer();
+    const tmp = await startTestServer({ sink });
     const staticDir = path.join(tmp.dir, 'www');
     fs.mkdirSync(staticDir);
     fs.writeFileSync(path.join(staticDir, 'index.html'), '<!doctype html><title>demo</title>');
     fs.writeFileSync(path.join(staticDir, 'sw-ingest-sw.js'), 'self.addEventListener("sync", () => {});');
     fs.writeFileSync(path.join(staticDir, 'app.js'), 'console.log(1);');
-    await tmp.close({ keepDir: true });
-    server = await startTestServer({ dir: tmp.dir, staticDir });
+    await tmp.close({ keepData: true });
+    server = await startTestServer({ reuse: tmp, staticDir });
 
     const index = await server.app.inject({ method: 'GET', url: '/' });
     assert.equal(index.statusCode, 200);

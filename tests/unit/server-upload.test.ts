@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { afterEach, beforeEach, it } from 'node:test';
 import { BSON, Binary, Double, Int32, Long, ObjectId } from 'bson';
 import { encodeUpload } from '../../lib/protocol.js';
 import {
-  countRows, encodeTestUpload, loginAnonymously, postBatch, readRows, startTestServer, type TestServer,
+  countRows, encodeTestUpload, loginAnonymously, postBatch, readRows, forEachSink, startTestServer, type TestServer,
 } from '../helpers/server-inject.js';
 
 const reading = (extra: Record<string, unknown> = {}) => ({
@@ -12,11 +12,11 @@ const reading = (extra: Record<string, unknown> = {}) => ({
   doc: { _id: new ObjectId(), sensor: 's1', value: new Double(1.5), ...extra },
 });
 
-describe('uploading batches', () => {
+forEachSink('uploading batches', (sink) => {
   let server: TestServer;
   let token: string;
   beforeEach(async () => {
-    server = await startTestServer({ maxRecordsPerBatch: 5 });
+    server = await startTestServer({ sink, maxRecordsPerBatch: 5 });
     token = (await loginAnonymously(server.app)).accessToken;
   });
   afterEach(() => server.close());
@@ -26,19 +26,19 @@ describe('uploading batches', () => {
     const first = await postBatch(server.app, token, body);
     assert.equal(first.statusCode, 200);
     assert.deepEqual(first.json(), { v: 1, results: [{ s: 'stored' }, { s: 'stored' }, { s: 'stored' }] });
-    assert.equal(countRows(server.dbFile), 3);
+    assert.equal(await countRows(server), 3);
 
     const second = await postBatch(server.app, token, body);
     assert.equal(second.statusCode, 200);
     assert.deepEqual(second.json(), { v: 1, results: [{ s: 'duplicate' }, { s: 'duplicate' }, { s: 'duplicate' }] });
-    assert.equal(countRows(server.dbFile), 3);
+    assert.equal(await countRows(server), 3);
   });
 
   it('answers duplicate for a second record with the same _id in one batch', async () => {
     const r = reading();
     const res = await postBatch(server.app, token, encodeTestUpload([r, r]));
     assert.deepEqual(res.json().results, [{ s: 'stored' }, { s: 'duplicate' }]);
-    assert.equal(countRows(server.dbFile, 'Reading'), 1);
+    assert.equal(await countRows(server, 'Reading'), 1);
   });
 
   it('rejects invalid records one by one and stores the valid ones of the same batch', async () => {
@@ -59,8 +59,8 @@ describe('uploading batches', () => {
     assert.match(results[2].message, /colour/);
     assert.equal(results[3].code, 'wrong-type'); // the wire accepts only exact BSON types: a double is no int
     assert.deepEqual(results[4], { s: 'stored' });
-    assert.equal(countRows(server.dbFile, 'Reading'), 1);
-    assert.equal(countRows(server.dbFile, 'Event'), 1);
+    assert.equal(await countRows(server, 'Reading'), 1);
+    assert.equal(await countRows(server, 'Event'), 1);
   });
 
   it('rejects a record whose document is not BSON and stores the others', async () => {
@@ -77,7 +77,7 @@ describe('uploading batches', () => {
     const { results } = res.json();
     assert.equal(results[0].code, 'malformed-body');
     assert.deepEqual(results[1], { s: 'stored' });
-    assert.equal(countRows(server.dbFile), 1);
+    assert.equal(await countRows(server), 1);
   });
 
   it('refuses the whole batch when a record names an unknown collection', async () => {
@@ -87,7 +87,7 @@ describe('uploading batches', () => {
     const { error } = res.json();
     assert.equal(error.code, 'unknown-collection');
     assert.equal(error.collection, 'Nope');
-    assert.equal(countRows(server.dbFile), 0);
+    assert.equal(await countRows(server), 0);
   });
 
   it('refuses an embedded type as a collection', async () => {
@@ -103,7 +103,7 @@ describe('uploading batches', () => {
       assert.equal(res.statusCode, 400, `for ${bad.length} bytes`);
       assert.equal(res.json().error.code, 'malformed-body');
     }
-    assert.equal(countRows(server.dbFile), 0);
+    assert.equal(await countRows(server), 0);
   });
 
   it('refuses bad framing: protocol version, client, sentAt, records, record fields', async () => {
@@ -121,14 +121,31 @@ describe('uploading batches', () => {
       assert.equal(res.statusCode, 400, JSON.stringify(overrides));
       assert.equal(res.json().error.code, code, JSON.stringify(overrides));
     }
-    assert.equal(countRows(server.dbFile), 0);
+    assert.equal(await countRows(server), 0);
+  });
+
+  it('rejects a string _id containing NUL, which no sink key can hold, and a client id containing NUL', async () => {
+    const res = await postBatch(server.app, token, encodeTestUpload([
+      { c: 'Event', doc: { _id: 'a\u0000b', kind: 'x' } },
+      { c: 'Event', doc: { _id: 'ab', kind: 'x' } },
+    ]));
+    assert.equal(res.statusCode, 200);
+    const { results } = res.json();
+    assert.equal(results[0].s, 'rejected');
+    assert.equal(results[0].code, 'wrong-type');
+    assert.match(results[0].message, /Event\._id: .*NUL/);
+    assert.deepEqual(results[1], { s: 'stored' });
+    const badClient = await postBatch(server.app, token, encodeTestUpload([reading()], { client: 'out\u0000box' }));
+    assert.equal(badClient.statusCode, 400);
+    assert.equal(badClient.json().error.code, 'malformed-body');
+    assert.equal(await countRows(server), 1);
   });
 
   it('refuses more records than maxRecordsPerBatch', async () => {
     const res = await postBatch(server.app, token, encodeTestUpload(Array.from({ length: 6 }, () => reading())));
     assert.equal(res.statusCode, 400);
     assert.equal(res.json().error.code, 'too-many-records');
-    assert.equal(countRows(server.dbFile), 0);
+    assert.equal(await countRows(server), 0);
   });
 
   it('answers an empty batch with no results', async () => {
@@ -141,7 +158,7 @@ describe('uploading batches', () => {
     const r = reading({ count: new Int32(5) });
     const res = await postBatch(server.app, session.accessToken, encodeTestUpload([r], { client: 'outbox-7' }));
     assert.deepEqual(res.json().results, [{ s: 'stored' }]);
-    const [row] = readRows(server.dbFile);
+    const [row] = await readRows(server);
     assert.ok(row);
     assert.equal(row.owner, session.userId);
     assert.equal(row.client_id, 'outbox-7');

@@ -1,0 +1,316 @@
+/**
+ * The PostgreSQL sink, for several sw-ingest servers on one database.
+ *
+ * - Its tables live in the schema `sw_ingest` ({@link PG_SCHEMA}), so they
+ *   never collide with an application's own `users` table.
+ * - One statement per batch: the rows travel as arrays and are inserted with
+ *   `INSERT … SELECT FROM UNNEST(…) ON CONFLICT DO NOTHING RETURNING`; the
+ *   keys it returns are exactly the rows *this* statement inserted, so a
+ *   batch racing another with the same records answers `duplicate` for
+ *   every row the other one stored. The statement runs in autocommit mode:
+ *   when it returns, it has committed.
+ * - The documents are stored as the same BSON bytes (`bytea`) as in SQLite,
+ *   and `id` is `COLLATE "C"` (byte order in UTF-8, like SQLite's BINARY),
+ *   so both sinks export the same lines in the same order.
+ * - A bounded `pg.Pool`; callers wait for a free connection for at most
+ *   {@link PG_CONNECTION_TIMEOUT_MS}, then the request fails (500) and the
+ *   client retries.
+ * - The layout is versioned: {@link PG_MIGRATIONS} is applied on open in one
+ *   transaction holding `pg_advisory_xact_lock`, so servers starting at once
+ *   apply each step exactly once and wait for each other.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { ExportedRow, InsertOutcome, RecentDoc, Store, StoredRow } from './store.js';
+
+/** The PostgreSQL schema (namespace) that holds every table of sw-ingest. */
+export const PG_SCHEMA = 'sw_ingest';
+
+/** The database layout, one step per version; append, never edit. */
+export const PG_MIGRATIONS: readonly { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE sw_ingest.records (
+        collection text COLLATE "C" NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        doc bytea NOT NULL,
+        owner text NOT NULL,
+        client_id text NOT NULL,
+        ingested_at bigint NOT NULL,
+        sent_at bigint NOT NULL,
+        received_at bigint NOT NULL,
+        PRIMARY KEY (collection, id)
+      );
+      CREATE TABLE sw_ingest.users (
+        id text PRIMARY KEY,
+        refresh_token_hash text NOT NULL UNIQUE,
+        created_at bigint NOT NULL
+      );
+      CREATE TABLE sw_ingest.secrets (
+        name text PRIMARY KEY,
+        value text NOT NULL,
+        created_at bigint NOT NULL
+      );`,
+  },
+];
+
+/**
+ * The key of the advisory lock that serialises migrations across servers
+ * (the ASCII of "swingest" as a bigint), documented so that operators can
+ * see it in `pg_locks`.
+ */
+export const PG_MIGRATION_LOCK_KEY = 0x7377696e67657374n;
+
+/** Default most connections per server. */
+export const DEFAULT_PG_POOL_MAX = 10;
+/** How long a query waits for a connection (new or from the pool) before it fails. */
+export const PG_CONNECTION_TIMEOUT_MS = 10_000;
+/** Rows per page of {@link PostgresStore.exportRows}. */
+const EXPORT_PAGE_ROWS = 1000;
+
+/** Options of {@link PostgresStore.open}. */
+export interface PostgresStoreOptions {
+  /** Most connections this server holds. @default 10 */
+  poolMax?: number;
+  /**
+   * Only check that sw-ingest's tables exist and are not newer than this
+   * version knows; create and migrate nothing (for `sw-ingest export`).
+   * @default false
+   */
+  mustExist?: boolean;
+  /** Where errors of idle pooled connections go (a restarted database, a dropped connection). @default stderr */
+  onIdleError?: (err: Error) => void;
+}
+
+/** A {@link Store} on a PostgreSQL database. Open it with {@link PostgresStore.open}. */
+export class PostgresStore implements Store {
+  private closed = false;
+
+  private constructor(private readonly pool: pg.Pool) {}
+
+  /**
+   * Connects, and creates or migrates sw-ingest's tables.
+   *
+   * @param url - a `postgres://` or `postgresql://` URL; `?sslmode=verify-full` etc. as pg understands them
+   * @param options - see {@link PostgresStoreOptions}
+   * @throws when the database cannot be reached, was written by a newer
+   *   sw-ingest, or (with `mustExist`) holds no sw-ingest tables
+   * @example
+   * ```ts
+   * const store = await PostgresStore.open('postgres://ingest:pw@db.internal/ingest?sslmode=verify-full', { poolMax: 20 });
+   * ```
+   */
+  static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const poolMax = options.poolMax ?? DEFAULT_PG_POOL_MAX;
+    if (!Number.isInteger(poolMax) || poolMax < 1) throw new Error(`pool size must be a positive integer, not ${poolMax}`);
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: poolMax,
+      connectionTimeoutMillis: PG_CONNECTION_TIMEOUT_MS,
+      application_name: 'sw-ingest',
+      // A reply promises that the rows are durable: never let a database-wide
+      // synchronous_commit=off weaken that (stronger settings are kept).
+      // Awaited by the pool before it hands the new connection out.
+      onConnect: async (client) => {
+        await client.query(`SELECT set_config('synchronous_commit', 'on', false) WHERE current_setting('synchronous_commit') = 'off'`);
+      },
+    });
+    // Without a listener, an idle connection's error (the database restarted)
+    // would be an uncaught exception that ends the process.
+    const onIdleError = options.onIdleError ?? ((err: Error) => process.stderr.write(`sw-ingest: idle PostgreSQL connection failed: ${err.message}\n`));
+    pool.on('error', onIdleError);
+    try {
+      if (options.mustExist) await checkLayout(pool);
+      else await migrate(pool);
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw err;
+    }
+    return new PostgresStore(pool);
+  }
+
+  /** @inheritDoc Store.insertBatch */
+  async insertBatch(rows: readonly StoredRow[]): Promise<InsertOutcome[]> {
+    if (rows.length === 0) return [];
+    // Only the first row of each key goes to the database; later rows of the
+    // same key in this batch are duplicates of it (as in SQLite, where they
+    // conflict with the row inserted just before).
+    const firstOfKey = new Map<string, number>();
+    const sent: StoredRow[] = [];
+    rows.forEach((r, i) => {
+      const key = rowKey(r.collection, r.id);
+      if (firstOfKey.has(key)) return;
+      firstOfKey.set(key, i);
+      sent.push(r);
+    });
+    const result = await this.pool.query<{ collection: string; id: string }>(
+      `INSERT INTO sw_ingest.records (collection, id, doc, owner, client_id, ingested_at, sent_at, received_at)
+       SELECT * FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[])
+       ON CONFLICT (collection, id) DO NOTHING
+       RETURNING collection, id`,
+      [
+        sent.map((r) => r.collection),
+        sent.map((r) => r.id),
+        sent.map((r) => r.doc),
+        sent.map((r) => r.owner),
+        sent.map((r) => r.clientId),
+        sent.map((r) => r.ingestedAt),
+        sent.map((r) => r.sentAt),
+        sent.map((r) => r.receivedAt),
+      ],
+    );
+    const stored = new Set(result.rows.map((r) => rowKey(r.collection, r.id)));
+    return rows.map((r, i): InsertOutcome => {
+      const key = rowKey(r.collection, r.id);
+      return firstOfKey.get(key) === i && stored.has(key) ? 'stored' : 'duplicate';
+    });
+  }
+
+  /** @inheritDoc Store.count */
+  async count(collection: string): Promise<number> {
+    const { rows } = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM sw_ingest.records WHERE collection = $1', [collection]);
+    return Number(rows[0]!.n);
+  }
+
+  /**
+   * @inheritDoc Store.exportRows
+   *
+   * Pages by primary key (keyset pagination, one short query per page), so
+   * a slow download holds neither a connection nor a snapshot.
+   */
+  async *exportRows(collection: string): AsyncIterable<ExportedRow> {
+    let after = '';
+    for (;;) {
+      const { rows } = await this.pool.query<{
+        id: string; doc: Buffer; owner: string; client_id: string; ingested_at: string; sent_at: string; received_at: string;
+      }>(
+        `SELECT id, doc, owner, client_id, ingested_at, sent_at, received_at
+         FROM sw_ingest.records WHERE collection = $1 AND id > $2 ORDER BY id LIMIT $3`,
+        [collection, after, EXPORT_PAGE_ROWS],
+      );
+      for (const r of rows) {
+        yield {
+          doc: r.doc, owner: r.owner, clientId: r.client_id,
+          ingestedAt: Number(r.ingested_at), sentAt: Number(r.sent_at), receivedAt: Number(r.received_at),
+        };
+      }
+      if (rows.length < EXPORT_PAGE_ROWS) return;
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+
+  /** @inheritDoc Store.recentDocs */
+  async recentDocs(limit: number): Promise<RecentDoc[]> {
+    // A full scan; only the demo asks, on demo-sized databases.
+    const { rows } = await this.pool.query<{ collection: string; doc: Buffer; received_at: string }>(
+      'SELECT collection, doc, received_at FROM sw_ingest.records ORDER BY received_at DESC, id DESC LIMIT $1',
+      [limit],
+    );
+    return rows.map((r) => ({ collection: r.collection, doc: r.doc, receivedAt: Number(r.received_at) }));
+  }
+
+  /** @inheritDoc Store.createUser */
+  async createUser(userId: string, refreshTokenHash: string, createdAt: number): Promise<void> {
+    await this.pool.query('INSERT INTO sw_ingest.users (id, refresh_token_hash, created_at) VALUES ($1, $2, $3)', [userId, refreshTokenHash, createdAt]);
+  }
+
+  /** @inheritDoc Store.findUserByRefreshTokenHash */
+  async findUserByRefreshTokenHash(refreshTokenHash: string): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM sw_ingest.users WHERE refresh_token_hash = $1', [refreshTokenHash]);
+    return rows[0]?.id;
+  }
+
+  /**
+   * @inheritDoc Store.sharedSecret
+   *
+   * Two statements on purpose: the `SELECT` takes a new snapshot, so it sees
+   * the value of a server whose concurrent insert won.
+   */
+  async sharedSecret(name: string, generate: () => string = () => randomBytes(32).toString('base64url')): Promise<string> {
+    await this.pool.query(
+      'INSERT INTO sw_ingest.secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING',
+      [name, generate(), Date.now()],
+    );
+    const { rows } = await this.pool.query<{ value: string }>('SELECT value FROM sw_ingest.secrets WHERE name = $1', [name]);
+    return rows[0]!.value;
+  }
+
+  /** @inheritDoc Store.close */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end(); // waits for checked-out connections to be released
+  }
+}
+
+/** An unambiguous map key for (collection, id); ids may contain any character. */
+function rowKey(collection: string, id: string): string {
+  return `${collection.length}:${collection}${id}`;
+}
+
+/**
+ * Applies the steps of {@link PG_MIGRATIONS} that the database has not seen
+ * yet, all in one transaction that first takes the advisory lock: a second
+ * server starting meanwhile waits, then finds the steps applied. Creates
+ * the schema only when it is missing, so a role without `CREATE` on the
+ * database can run against tables an administrator created.
+ */
+async function migrate(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [PG_MIGRATION_LOCK_KEY.toString()]);
+    await checkEncoding(client);
+    const { rows: [ns] } = await client.query<{ schema: string | null; table: string | null }>(
+      `SELECT to_regnamespace('sw_ingest')::text AS schema, to_regclass('sw_ingest.schema_migrations')::text AS table`,
+    );
+    if (ns?.schema == null) await client.query('CREATE SCHEMA sw_ingest');
+    if (ns?.table == null) {
+      await client.query('CREATE TABLE sw_ingest.schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)');
+    }
+    const current = await layoutVersion(client);
+    for (const step of PG_MIGRATIONS) {
+      if (step.version <= current) continue;
+      await client.query(step.sql);
+      await client.query('INSERT INTO sw_ingest.schema_migrations (version, applied_at) VALUES ($1, $2)', [step.version, Date.now()]);
+    }
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** For `mustExist`: the tables are there and not newer than this code. */
+async function checkLayout(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    const { rows: [t] } = await client.query<{ table: string | null }>(`SELECT to_regclass('sw_ingest.schema_migrations')::text AS table`);
+    if (t?.table == null) throw new Error('the database holds no sw-ingest tables (schema sw_ingest); start `sw-ingest serve` on it first');
+    await layoutVersion(client);
+  } finally {
+    client.release();
+  }
+}
+
+/** The applied layout version; throws if it is newer than {@link PG_MIGRATIONS}. */
+async function layoutVersion(client: pg.PoolClient): Promise<number> {
+  const { rows: [row] } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM sw_ingest.schema_migrations');
+  const current = row?.v ?? 0;
+  const latest = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;
+  if (current > latest) {
+    throw new Error(`database layout version ${current} is newer than this sw-ingest knows (${latest}); upgrade sw-ingest`);
+  }
+  return current;
+}
+
+/** Ids are compared as UTF-8 bytes; a database in another encoding would order (and store) them differently. */
+async function checkEncoding(client: pg.PoolClient): Promise<void> {
+  const { rows: [row] } = await client.query<{ server_encoding: string }>('SHOW server_encoding');
+  if (row?.server_encoding !== 'UTF8') {
+    throw new Error(`the database's encoding is ${row?.server_encoding}; sw-ingest needs UTF8 (CREATE DATABASE … ENCODING 'UTF8')`);
+  }
+}
