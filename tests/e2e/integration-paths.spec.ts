@@ -33,6 +33,11 @@ test('the packed tarball installs into a fresh Vite app: ESM import, sw-ingest/s
   try {
     execFileSync('npm', ['pack', '--pack-destination', work, '--silent'], { cwd: ROOT, stdio: 'pipe' });
     const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'))!;
+    const packed = execFileSync('tar', ['-tzf', join(work, tarball)], { encoding: 'utf8' }).split('\n');
+    for (const file of ['dist/sw-ingest.iife.js', 'dist/sw-ingest-sw.js', 'dist/sw-ingest.js', 'dist/sw-ingest-sw.mjs',
+      'dist/types/lib/index.d.ts', 'dist/types/sw/module.d.ts', 'bin/sw-ingest.js', 'dist/server/server/cli.js']) {
+      expect(packed, file).toContain(`package/${file}`);
+    }
     const app = join(work, 'app');
     cpSync(join(ROOT, 'tests/fixtures/vite-app'), app, { recursive: true });
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
