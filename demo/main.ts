@@ -33,6 +33,7 @@ const ui = {
   ingestOne: $<HTMLButtonElement>('ingest-one'),
   burst: $<HTMLButtonElement>('burst'),
   auto: $<HTMLButtonElement>('auto'),
+  cut: $<HTMLButtonElement>('cut'),
   flush: $<HTMLButtonElement>('flush'),
   pending: $('pending'),
   pendingDetail: $('pending-detail'),
@@ -149,6 +150,21 @@ function setAuto(on: boolean): void {
     clearInterval(autoTimer);
     autoTimer = undefined;
     setStatus('Auto stopped.');
+  }
+}
+
+/** The offline switch: client.pause() really stops the service worker's uploads; resume() lets them drain. */
+async function setCut(on: boolean): Promise<void> {
+  if (!client) return;
+  ui.cut.setAttribute('aria-pressed', String(on));
+  if (on) {
+    await client.pause();
+    setPill(ui.deviceState, 'warn', 'cut off: queueing');
+    setStatus('The service worker is cut off (client.pause()): readings queue in IndexedDB; nothing is uploaded.', 'info');
+  } else {
+    await client.resume();
+    onlineState();
+    setStatus('Reconnected (client.resume()): watch pending drain and stored climb, each reading once.', 'ok');
   }
 }
 
@@ -404,7 +420,7 @@ async function refreshSummary(): Promise<void> {
 // ---------------------------------------------------------------- start
 
 function onlineState(): void {
-  if (!client) return;
+  if (!client || ui.cut.getAttribute('aria-pressed') === 'true') return;
   if (navigator.onLine) setPill(ui.deviceState, 'ok', 'online');
   else setPill(ui.deviceState, 'warn', 'offline: queueing');
 }
@@ -432,13 +448,15 @@ async function start(): Promise<void> {
     return;
   }
 
-  for (const b of [ui.ingestOne, ui.burst, ui.auto, ui.flush]) b.disabled = false;
+  for (const b of [ui.ingestOne, ui.burst, ui.auto, ui.cut, ui.flush]) b.disabled = false;
+  if ((await client.stats()).paused) void setCut(true); // still cut off from an earlier visit
   ui.ingestOne.addEventListener('click', () => void ingest(1, 'Queued 1 reading: committed to IndexedDB, the service worker takes it from here.'));
   ui.burst.addEventListener('click', () => {
     setStatus(`Queuing ${fmt.format(BURST_SIZE)} readings…`);
     void ingest(BURST_SIZE, `Queued ${fmt.format(BURST_SIZE)} readings in one IndexedDB transaction; watch them drain.`);
   });
   ui.auto.addEventListener('click', () => setAuto(ui.auto.getAttribute('aria-pressed') !== 'true'));
+  ui.cut.addEventListener('click', () => void setCut(ui.cut.getAttribute('aria-pressed') !== 'true'));
   ui.flush.addEventListener('click', () => void flushNow());
   window.addEventListener('online', onlineState);
   window.addEventListener('offline', onlineState);

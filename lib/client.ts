@@ -20,7 +20,7 @@ import {
 } from './outbox-db.js';
 import { MAX_DOCUMENT_BYTES, PATHS, endpointUrl, type Session } from './protocol.js';
 import { convertDocument, parseSchema, type ObjectSchema, type ParsedSchema } from './schema.js';
-import type { AsymmetricName, IngestDocument } from './schema-types.js';
+import type { AsymmetricName, ClientSchema, IngestDocument } from './schema-types.js';
 import { EVENTS_CHANNEL, SYNC_TAG, type FlushReply, type PageMessage, type SwEvent } from './sw-messages.js';
 
 /** Default records per upload. */
@@ -500,7 +500,7 @@ function positive(name: string, v: number | undefined, fallback: number): number
  * });
  * ```
  */
-export async function open<const S extends readonly ObjectSchema[]>(options: OpenOptions<S>): Promise<IngestClient<S>> {
+export async function open<const S extends readonly ObjectSchema[]>(options: OpenOptions<S>): Promise<IngestClient<ClientSchema<S>>> {
   if (options === null || typeof options !== 'object') throw new IngestError('invalid-schema', 'open(): expected an options object');
   if (typeof indexedDB === 'undefined') throw new IngestError('not-supported', 'open(): this browser has no IndexedDB (private mode?)');
   if (!('serviceWorker' in navigator)) {
@@ -545,7 +545,7 @@ export async function open<const S extends readonly ObjectSchema[]>(options: Ope
     if (session && !(await getSession(db))) await putSession(db, session);
   }
 
-  const client = new IngestClient<S>(db, schema, registration, {
+  const client = new IngestClient<ClientSchema<S>>(db, schema, registration, {
     durability: options.durability ?? 'strict',
     forceSyncFallback: options.forceSyncFallback === true,
     caps: {

@@ -85,6 +85,13 @@ type Simplify<T> = { [K in keyof T]: T[K] } & {};
 /** Whether the schema's type names are known to TypeScript (declared `as const` or inline). */
 type IsTyped<S extends Schema> = string extends S[number]['name'] ? false : true;
 
+/**
+ * The schema type a client carries: `S` itself when TypeScript knows its
+ * names, else the plain `readonly ObjectSchema[]`, so that a client opened
+ * with a loose schema is simply an `IngestClient`.
+ */
+export type ClientSchema<S extends Schema> = IsTyped<S> extends true ? S : readonly ObjectSchema[];
+
 /** Names of the asymmetric (ingestable) types of `S`. */
 export type AsymmetricName<S extends Schema> = IsTyped<S> extends true
   ? Extract<S[number], { asymmetric: true }>['name']

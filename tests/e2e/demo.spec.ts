@@ -52,3 +52,27 @@ test('demo: a burst of 1,000 drains from the device into the server panel', asyn
     await server.dispose();
   }
 });
+
+test('demo: the switch cuts the service worker off, and switching back drains exactly once', async ({ page }) => {
+  const server = await new TestServer({
+    staticDir: join(ROOT, 'dist/demo'),
+    schemaFile: join(ROOT, 'demo/schema.json'),
+    extraArgs: ['--demo'],
+  }).start();
+  try {
+    await page.goto(`${server.url}/`);
+    await expect(page.getByTestId('cut')).toBeEnabled();
+    await page.getByTestId('cut').click();
+    await expect(page.getByTestId('cut')).toHaveAttribute('aria-pressed', 'true');
+    await page.getByTestId('burst').click();
+    await expect(page.getByTestId('pending')).toHaveText('1,000');
+    await page.waitForTimeout(1_500);
+    expect(await server.count('Reading')).toBe(0); // really cut off
+    await page.getByTestId('cut').click();
+    await expect(page.getByTestId('pending')).toHaveText('0');
+    await expect(page.getByTestId('stored-count')).toHaveText('1,000');
+    expect(await server.count('Reading')).toBe(1000);
+  } finally {
+    await server.dispose();
+  }
+});

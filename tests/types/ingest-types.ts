@@ -1,6 +1,6 @@
 // Type-level test, checked by `tsc -p tests` (npm test): each @ts-expect-error
 // must be an error, or tsc fails with "Unused '@ts-expect-error' directive".
-import { BSON, defineSchema, open, type IngestDocument } from '../../lib/index.js';
+import { BSON, defineSchema, open, type IngestClient, type IngestDocument } from '../../lib/index.js';
 
 const schema = defineSchema([
   { name: 'Point', embedded: true, properties: { x: 'double', y: 'double', label: 'string?' } },
@@ -48,6 +48,9 @@ export const sample: IngestDocument<typeof schema, 'Sample'> = { n: 1, d: 2, s: 
 export async function untyped(loose: Array<{ name: string; asymmetric?: boolean; primaryKey?: string; properties: Record<string, string> }>): Promise<void> {
   const client = await open({ endpoint: '/api/ingest', serviceWorker: '/sw-ingest-sw.js', schema: loose });
   await client.ingest('Anything', { any: 'thing' });
+  // …and is a plain IngestClient.
+  const plain: IngestClient = client;
+  void plain;
 }
 
 // Written inline, the schema types ingest() without `as const`.
