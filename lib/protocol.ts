@@ -16,8 +16,14 @@ export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
 export const PATHS = {
   /** POST: create an anonymous user; answers {@link Session}. */
   anonymousLogin: '/auth/anonymous',
-  /** POST with `Authorization: Bearer <refreshToken>`: answers a fresh {@link Session}. */
+  /** POST with `Authorization: Bearer <api key>`: answers a {@link Session} for the key's user. */
+  apiKeyLogin: '/auth/api-key',
+  /** POST with `Authorization: Bearer <JWT of the app's identity provider>`: answers a {@link Session} for `jwt:<iss>:<sub>`. */
+  jwtLogin: '/auth/jwt',
+  /** POST with `Authorization: Bearer <refreshToken>`: answers a fresh {@link Session}; 401 once the session or its API key is revoked. */
   refresh: '/auth/refresh',
+  /** POST with `Authorization: Bearer <refreshToken>`: revokes that session (204). */
+  logout: '/auth/logout',
   /** POST an {@link UploadBody} as BSON with `Authorization: Bearer <accessToken>`: answers {@link UploadReply}. */
   batches: '/batches',
 } as const;
