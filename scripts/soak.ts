@@ -174,12 +174,12 @@ type Reply = { v: number; results: unknown[] };
 
 const FAULTS: Fault[] = [
   { name: 'cut-request', weight: 3, run: async (env) => {
-    const n = between(100, 20_000); // a batch of 200 readings is ~24 KB
-    return queueRule(env, { cutRequestAfterBytes: n }) || `after ${n} B`;
+    const at = random(); // somewhere in the body, whatever the batch's size
+    return queueRule(env, { cutRequestAfterBytes: (head, body) => head + Math.max(1, body * at) }) || `at ${(at * 100).toFixed(0)}% of the body`;
   } },
   { name: 'cut-response', weight: 2, run: async (env) => {
-    const n = between(1, 3_000);
-    return queueRule(env, { cutResponseAfterBytes: n }) || `after ${n} B`;
+    const at = random(); // anywhere in the head or the body
+    return queueRule(env, { cutResponseAfterBytes: (head, body) => Math.max(1, (head + body) * at) }) || `at ${(at * 100).toFixed(0)}% of the response`;
   } },
   { name: 'lost-response', weight: 3, run: async (env) => queueRule(env, { cutResponseAfterBytes: 0 }) || 'after the commit' },
   { name: 'slow-response', weight: 2, run: async (env) => {

@@ -51,14 +51,11 @@ for (const status of [429, 503]) {
   });
 }
 
-// BUG (sw/drain.ts): `Retry-After` *replaces* the backoff, so a server that
-// keeps answering `429` with `Retry-After: 0` (or an HTTP date in the past)
-// is retried in a tight loop, one request per round trip, for the whole sync
-// budget: 20 refusals arrive within ~0.5 s here, and a 150 s budget would send
-// thousands. Proposed fix, in `run()`'s catch: treat the server's wait as a
-// floor, `delay = Math.max(e.details.retryAfterMs ?? 0, backoffMs(attempt++, baseMs, maxMs))`
-// (still not interruptible when the server asked). The Retry-After tests
-// above keep passing; this one then sees 20 refusals spread over ~4.5 s.
+// A server that keeps answering `429` with `Retry-After: 0` (or an HTTP date
+// in the past) must not be retried in a tight loop: `Retry-After` is a floor
+// under the backoff, not a replacement for it (sw/drain.ts, since 7e13cb4).
+// Before that, 20 refusals arrived within ~0.8 s here, and a 150 s sync
+// budget would have sent thousands of requests.
 test('429 with Retry-After: 0 again and again is not retried in a tight loop', async ({ page, server, faults: proxy }) => {
   await openThroughProxy(page, proxy);
   proxy.nextUploads(Array.from({ length: 20 }, () => ({ respond: { status: 429, headers: { 'Retry-After': '0' } } })));

@@ -46,10 +46,18 @@ export interface ReplyContext {
 
 /** What to do to one upload request. Fields combine where that makes sense (e.g. hold + delay). */
 export interface UploadRule {
-  /** Forward only the first N bytes of the request message (head + body), then close both connections. */
-  cutRequestAfterBytes?: number;
-  /** Forward the request; of the server's response forward only the first N bytes (head + body), then close. 0: the response is lost. */
-  cutResponseAfterBytes?: number;
+  /**
+   * Forward only the first N bytes of the request message (head + body),
+   * then close both connections. A function is asked once the head is in:
+   * e.g. `(head, body) => head + body / 2` cuts mid-body whatever the size.
+   */
+  cutRequestAfterBytes?: number | ((headBytes: number, bodyBytes: number) => number);
+  /**
+   * Forward the request; of the server's response forward only the first N
+   * bytes (head + body), then close. 0: the response is lost. A function
+   * gets the sizes of the server's response head and body.
+   */
+  cutResponseAfterBytes?: number | ((headBytes: number, bodyBytes: number) => number);
   /** Forward the request; hold the server's (already committed) response this long before forwarding it. */
   delayResponseMs?: number;
   /** Do not forward the request: answer it with this response once its body has arrived. */
@@ -298,8 +306,9 @@ function describeRule(rule: UploadRule): string {
   const parts: string[] = [];
   if (rule.label) parts.push(rule.label);
   if (rule.holdRequest) parts.push('hold');
-  if (rule.cutRequestAfterBytes !== undefined) parts.push(`cut request after ${rule.cutRequestAfterBytes} B`);
-  if (rule.cutResponseAfterBytes !== undefined) parts.push(`cut response after ${rule.cutResponseAfterBytes} B`);
+  const bytes = (n: number | Function): string => (typeof n === 'number' ? `${n} B` : 'N B');
+  if (rule.cutRequestAfterBytes !== undefined) parts.push(`cut request after ${bytes(rule.cutRequestAfterBytes)}`);
+  if (rule.cutResponseAfterBytes !== undefined) parts.push(`cut response after ${bytes(rule.cutResponseAfterBytes)}`);
   if (rule.delayResponseMs !== undefined) parts.push(`delay response ${rule.delayResponseMs} ms`);
   if (rule.respond) parts.push(`respond ${rule.respond.status}${rule.respond.headers ? ' ' + JSON.stringify(rule.respond.headers) : ''}`);
   if (rule.rewriteReply) parts.push('rewrite reply');
@@ -344,8 +353,9 @@ interface Exchange {
   entry?: UploadLogEntry;
   /** Goes to the server (not canned). */
   forwarded: boolean;
-  /** Request bytes sent upstream so far (for cutRequestAfterBytes). */
+  /** Request bytes sent upstream so far, and where to cut (cutRequestAfterBytes). */
   sentBytes: number;
+  cutRequestAt: number | undefined;
   /** Upload request payload, collected for the log. */
   body: Buffer[];
   /** Upload response from the server, buffered whole before the rule applies. */
@@ -412,7 +422,7 @@ class Connection {
     const upload = this.proxy.isUpload(method, head.path ?? '');
     const rule = upload ? this.proxy.takeRule() : {};
     const ex: Exchange = {
-      method, upload, rule, forwarded: !rule.respond, sentBytes: 0, body: [],
+      method, upload, rule, forwarded: !rule.respond, sentBytes: 0, cutRequestAt: undefined, body: [],
       respRaw: [], respData: [], out: [], complete: false, hangUp: false,
     };
     if (upload) {
@@ -422,6 +432,10 @@ class Connection {
         bodyBytes: cl === undefined ? undefined : Number(cl), outcome: 'in-flight',
       });
     }
+    if (typeof rule.cutRequestAfterBytes === 'function') {
+      ex.cutRequestAt = Math.floor(rule.cutRequestAfterBytes(head.raw.length, Number(head.headers.get('content-length') ?? 0)));
+    } else ex.cutRequestAt = rule.cutRequestAfterBytes;
+    if (ex.entry && ex.cutRequestAt !== undefined && typeof rule.cutRequestAfterBytes === 'function') ex.entry.rule += ` (${ex.cutRequestAt} B)`;
     this.current = ex;
     this.exchanges.push(ex);
     if (ex.forwarded) {
@@ -464,7 +478,7 @@ class Connection {
 
   private sendRequestBytes(ex: Exchange, raw: Buffer): void {
     if (!ex.forwarded || this.closed) return;
-    const limit = ex.rule.cutRequestAfterBytes;
+    const limit = ex.cutRequestAt;
     if (limit === undefined) return this.sendUp(raw);
     const allowed = limit - ex.sentBytes;
     if (raw.length < allowed) {
@@ -562,11 +576,15 @@ class Connection {
     if (entry.outcome === 'request-cut') return; // what the server said to half a request; the client is gone
     const rule = ex.rule;
     if (rule.cutResponseAfterBytes !== undefined) {
-      ex.out.push(raw.subarray(0, rule.cutResponseAfterBytes));
+      const at = typeof rule.cutResponseAfterBytes === 'function'
+        ? Math.floor(rule.cutResponseAfterBytes(head.raw.length, raw.length - head.raw.length))
+        : rule.cutResponseAfterBytes;
+      if (typeof rule.cutResponseAfterBytes === 'function') entry.rule += ` (${at} B)`;
+      ex.out.push(raw.subarray(0, at));
       ex.complete = true;
       ex.hangUp = true;
       entry.outcome = 'response-cut';
-      if (rule.cutResponseAfterBytes === 0) this.proxy.dropped++;
+      if (at === 0) this.proxy.dropped++;
     } else if (rule.rewriteReply) {
       let reply: unknown;
       try {
