@@ -13,9 +13,10 @@
  *   before `flush()` are part of what it waits for.
  */
 import { BSON as BsonCodec, type Document } from 'bson';
+import { loginRequest, sameIdentity, toStored, type IngestCredentials } from './credentials.js';
 import { IngestError, type SerializedError } from './errors.js';
 import {
-  appendRecords, countPending, getConfig, getSession, listDeadLetters, openOutboxDb, putConfig, putSession,
+  appendRecords, clearRecords, countPending, getConfig, getSession, listDeadLetters, openOutboxDb, putConfig, putSession,
   readStats, resolveDeadLetters, setPaused, type OutboxCaps, type OutboxDb, type OutboxRecord, type RetryPolicy,
 } from './outbox-db.js';
 import { MAX_DOCUMENT_BYTES, PATHS, endpointUrl, type Session } from './protocol.js';
@@ -50,6 +51,13 @@ export interface OpenOptions<S extends readonly ObjectSchema[] = readonly Object
   serviceWorker: string | ServiceWorkerRegistration;
   /** Object types in Realm's notation; at least one `asymmetric: true`. Written inline or `as const`, it types `ingest()`. */
   schema: S;
+  /**
+   * How to log in: `Credentials.anonymous()`, `Credentials.apiKey(key)` or
+   * `Credentials.jwt(token)`. Exchanged for a session whose short-lived
+   * access tokens the service worker refreshes at send time.
+   * @default Credentials.anonymous()
+   */
+  credentials?: IngestCredentials;
   /** Scope to register the service worker with. @default the script's directory */
   scope?: string;
   /**
@@ -394,6 +402,49 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
   }
 
   /**
+   * Logs the user out: uploads what is queued (up to `timeoutMs`), revokes
+   * the session on the server, and stops all uploads from this outbox until
+   * `open()` logs in again. Closes the client.
+   *
+   * Records that could not be uploaded belong to the user who ingested them,
+   * so they are never sent under the next user's session: `logOut()`
+   * rejects with `pending-records` and stays logged in, unless
+   * `discardPending: true` deletes them (and the dead letters).
+   *
+   * @throws {@link IngestError} `pending-records`
+   * @example
+   * ```ts
+   * try { await client.logOut(); } catch (e) { if (e.code === 'pending-records') showRetryLater(); }
+   * ```
+   */
+  async logOut(options: { discardPending?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    await this.settled();
+    let flushError: unknown;
+    try {
+      await this.flush({ timeoutMs: options.timeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS });
+    } catch (e) {
+      flushError = e;
+    }
+    const left = await countPending(this.db);
+    if (left > 0) {
+      if (!options.discardPending) {
+        throw new IngestError('pending-records', `logOut(): ${left} record(s) are not uploaded yet; still logged in. flush() later, or logOut({ discardPending: true }) to delete them`, { cause: flushError });
+      }
+      await clearRecords(this.db);
+    }
+    const config = await getConfig(this.db);
+    const session = await getSession(this.db);
+    if (config) await putConfig(this.db, { ...config, credentials: { type: 'none' } });
+    await putSession(this.db, undefined);
+    if (config && session) {
+      await fetch(endpointUrl(config.endpoint, PATHS.logout), {
+        method: 'POST', headers: { Authorization: `Bearer ${session.refreshToken}` }, signal: AbortSignal.timeout(config.retry.requestTimeoutMs),
+      }).catch(() => undefined); // offline: the refresh token is gone from the device; it expires on the server
+    }
+    await this.close();
+  }
+
+  /**
    * Stops accepting `ingest()` calls. Queued records stay queued and are
    * still uploaded by the service worker.
    */
@@ -460,16 +511,19 @@ function waitForActive(registration: ServiceWorkerRegistration, timeoutMs = 30_0
   });
 }
 
-async function loginAnonymously(endpoint: string, timeoutMs: number): Promise<Session | undefined> {
+async function logIn(endpoint: string, credentials: IngestCredentials, timeoutMs: number): Promise<Session | undefined> {
+  const login = loginRequest(credentials)!;
   let res: Response;
   try {
-    res = await fetch(endpointUrl(endpoint, PATHS.anonymousLogin), { method: 'POST', signal: AbortSignal.timeout(timeoutMs) });
+    res = await fetch(endpointUrl(endpoint, login.path), {
+      method: 'POST', headers: login.bearer ? { Authorization: `Bearer ${login.bearer}` } : {}, signal: AbortSignal.timeout(timeoutMs),
+    });
   } catch {
-    return undefined; // offline: the service worker logs in before its first upload
+    return undefined; // offline: the service worker logs in before its first upload (not for a JWT: see README)
   }
   if (res.status === 401 || res.status === 403) {
     const body = (await res.json().catch(() => ({}))) as { error?: SerializedError };
-    throw new IngestError('auth-failed', `open(): anonymous login refused by ${endpoint}: ${body.error?.message ?? res.status}`);
+    throw new IngestError('auth-failed', `open(): ${credentials.type} login refused by ${endpoint}: ${body.error?.message ?? res.status}`);
   }
   if (!res.ok) return undefined; // the server is having trouble; the SW will try again
   return (await res.json()) as Session;
@@ -520,15 +574,23 @@ export async function open<const S extends readonly ObjectSchema[]>(options: Ope
   } catch (e) {
     throw new IngestError('storage-failed', `open(): IndexedDB could not be opened: ${String(e)}`, { cause: e });
   }
+  const credentials = options.credentials ?? { type: 'anonymous' };
+  if (!loginRequest(credentials) || (credentials.type !== 'anonymous' && !('key' in credentials ? credentials.key : credentials.token))) {
+    throw new IngestError('auth-failed', 'open(): "credentials" must come from Credentials.anonymous(), .apiKey(key) or .jwt(token)');
+  }
+  const stored = toStored(credentials);
   const previous = await getConfig(db);
+  // Another user (or a logged-out outbox): the old session must not upload for this one.
+  const sameUser = sameIdentity(previous?.credentials ?? (previous ? { type: 'anonymous' } : undefined), stored);
   await putConfig(db, {
+    credentials: stored,
     endpoint,
     clientId: previous?.clientId ?? crypto.randomUUID(),
     batchMaxRecords: Math.floor(positive('batchMaxRecords', options.batchMaxRecords, DEFAULT_BATCH_MAX_RECORDS)),
     batchMaxBytes: positive('batchMaxBytes', options.batchMaxBytes, DEFAULT_BATCH_MAX_BYTES),
     retry,
   });
-  if (previous && previous.endpoint !== endpoint) await putSession(db, undefined);
+  if (!previous || previous.endpoint !== endpoint || !sameUser) await putSession(db, undefined);
 
   let registration: ServiceWorkerRegistration;
   try {
@@ -540,9 +602,10 @@ export async function open<const S extends readonly ObjectSchema[]>(options: Ope
   }
   await waitForActive(registration);
 
-  if (!(await getSession(db))) {
-    const session = await loginAnonymously(endpoint, retry.requestTimeoutMs);
-    if (session && !(await getSession(db))) await putSession(db, session);
+  // A JWT is exchanged at every open (the page has a fresh one now); other credentials when there is no session.
+  if (credentials.type === 'jwt' || !(await getSession(db))) {
+    const session = await logIn(endpoint, credentials, retry.requestTimeoutMs);
+    if (session) await putSession(db, session);
   }
 
   const client = new IngestClient<ClientSchema<S>>(db, schema, registration, {

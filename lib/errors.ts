@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   'closed': 'The client was closed with close(); open a new one.',
   'not-supported': 'This browser lacks a platform feature sw-ingest needs (IndexedDB or service workers).',
   'service-worker-failed': 'The service worker could not be registered or did not activate.',
+  'logged-out': 'logOut() was called; nothing uploads until open() logs in again.',
+  'pending-records': 'logOut() could not upload every queued record; flush later, or logOut({ discardPending: true }).',
   'paused': 'Uploads are paused with pause(); records stay queued until resume().',
   'network-error': 'The backend could not be reached.',
   'timeout': 'The operation did not finish within its time limit.',

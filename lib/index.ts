@@ -4,6 +4,8 @@
  */
 export { open, IngestClient } from './client.js';
 export type { OpenOptions, FlushOptions, RejectedRecord, IngestEvents, IngestStats } from './client.js';
+export { Credentials } from './credentials.js';
+export type { IngestCredentials } from './credentials.js';
 export { IngestError, ERROR_CODES } from './errors.js';
 export type { IngestErrorCode } from './errors.js';
 export type { ObjectSchema, PropertySchema } from './schema.js';

@@ -17,12 +17,24 @@
  *
  * Upgrades: 1 → 2 adds `'totals'`, computed from the records already queued.
  */
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { openDB, unwrap, type DBSchema, type IDBPDatabase } from 'idb';
 import { IngestError } from './errors.js';
+import type { StoredCredentials } from './credentials.js';
 import type { Session } from './protocol.js';
 
 export const DB_NAME = 'sw-ingest';
 export const DB_VERSION = 2;
+
+/** Empties the outbox and the dead-letter store (`logOut({ discardPending: true })`). Resolves with how many records went. */
+export async function clearRecords(db: OutboxDb): Promise<number> {
+  const tx = db.transaction(['outbox', 'deadletters', 'meta'], 'readwrite', { durability: 'strict' });
+  const n = (await tx.objectStore('outbox').count()) + (await tx.objectStore('deadletters').count());
+  void tx.objectStore('outbox').clear();
+  void tx.objectStore('deadletters').clear();
+  void tx.objectStore('meta').put({ records: 0, bytes: 0 }, 'totals');
+  await tx.done;
+  return n;
+}
 
 /** Records and document bytes in the outbox. */
 export interface Totals {
@@ -74,6 +86,8 @@ export interface StoredConfig {
   batchMaxRecords: number;
   batchMaxBytes: number;
   retry: RetryPolicy;
+  /** How the SW logs in again; absent in outboxes written before credentials existed (= anonymous). */
+  credentials?: StoredCredentials;
 }
 
 /** Backoff inside one drain. */
@@ -135,33 +149,54 @@ export function openOutboxDb(): Promise<OutboxDb> {
 
 const ZERO: Totals = { records: 0, bytes: 0 };
 
+/** Records added per slice of a large write; the main thread is free between slices. */
+const APPEND_SLICE_RECORDS = 1_000;
+
 /**
  * Appends records in one transaction, unless they would take the outbox
  * past `caps` (then nothing is written and it throws `outbox-full`).
  * Resolves after the commit.
+ *
+ * The hot path of `ingest()`, so:
+ * - the totals are read while the records are added, not before: the adds
+ *   do not wait for that round trip, and an over-cap write aborts them all;
+ * - records are added with plain requests (no promise per record), in
+ *   slices of {@link APPEND_SLICE_RECORDS}; each slice is issued from the
+ *   previous one's success callback, which keeps the transaction active and
+ *   leaves no long task on the page;
+ * - the transaction is committed explicitly once all is issued, rather than
+ *   after the success of every request has come back to the page.
  */
 export async function appendRecords(
   db: OutboxDb, records: readonly OutboxRecord[], durability: IDBTransactionDurability, caps: OutboxCaps,
 ): Promise<void> {
   const tx = db.transaction(['outbox', 'meta'], 'readwrite', { durability });
+  const done = tx.done;
+  done.catch(() => undefined); // awaited below; this keeps an early throw from leaving it unhandled
   const meta = tx.objectStore('meta');
-  const totals = { ...((await meta.get('totals')) as Totals | undefined ?? ZERO) };
-  const bytes = records.reduce((n, r) => n + r.d.byteLength, 0);
+  const totalsRead = meta.get('totals') as Promise<Totals | undefined>;
+  const outbox = unwrap(tx.objectStore('outbox'));
+  let bytes = 0;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    bytes += r.d.byteLength;
+    const request = outbox.add(r);
+    if ((i + 1) % APPEND_SLICE_RECORDS === 0 && i + 1 < records.length) {
+      await new Promise((resolve, reject) => { request.onsuccess = resolve; request.onerror = () => reject(request.error); });
+    }
+  }
+  const totals = (await totalsRead) ?? ZERO;
   if (totals.records + records.length > caps.maxPendingRecords || totals.bytes + bytes > caps.maxPendingBytes) {
     tx.abort();
-    await tx.done.catch(() => undefined);
     throw new IngestError(
       'outbox-full',
       `ingest(): ${records.length} record(s) (${bytes} bytes) would exceed the outbox cap of ` +
         `${caps.maxPendingRecords} records / ${caps.maxPendingBytes} bytes (now ${totals.records} / ${totals.bytes}); nothing was queued`,
     );
   }
-  const outbox = tx.objectStore('outbox');
-  for (const r of records) void outbox.add(r);
-  totals.records += records.length;
-  totals.bytes += bytes;
-  void meta.put(totals, 'totals');
-  await tx.done;
+  void meta.put({ records: totals.records + records.length, bytes: totals.bytes + bytes }, 'totals');
+  unwrap(tx).commit?.();
+  await done;
 }
 
 /** Records and bytes waiting, as kept by the transactions that change the outbox. */

@@ -4,6 +4,7 @@
  * refresh), so a record queued a week ago is sent with a fresh token.
  */
 import { Binary } from 'bson';
+import { loginRequest } from '../lib/credentials.js';
 import { IngestError, type IngestErrorCode } from '../lib/errors.js';
 import { getSession, putSession, type Batch, type OutboxDb, type StoredConfig } from '../lib/outbox-db.js';
 import {
@@ -70,12 +71,22 @@ async function failure(res: Response, what: string): Promise<UploadFailure> {
   return new UploadFailure('rejected-by-server', detail, 'reject-batch', details);
 }
 
-async function requestSession(config: StoredConfig, refreshToken: string | undefined): Promise<Session> {
-  const url = endpointUrl(config.endpoint, refreshToken ? PATHS.refresh : PATHS.anonymousLogin);
-  const headers: HeadersInit = refreshToken ? { Authorization: `Bearer ${refreshToken}` } : {};
-  const res = await post(url, { headers }, config.retry.requestTimeoutMs);
-  if (!res.ok) throw await failure(res, refreshToken ? 'refresh' : 'anonymous login');
+async function requestSession(config: StoredConfig, path: string, bearer: string | undefined, what: string): Promise<Session> {
+  const headers: HeadersInit = bearer ? { Authorization: `Bearer ${bearer}` } : {};
+  const res = await post(endpointUrl(config.endpoint, path), { headers }, config.retry.requestTimeoutMs);
+  if (!res.ok) throw await failure(res, what);
   return (await res.json()) as Session;
+}
+
+/** Logs in again with what the outbox keeps (anonymous, or the API key); a JWT user needs the page. */
+function logIn(config: StoredConfig): Promise<Session> {
+  const credentials = config.credentials ?? { type: 'anonymous' };
+  if (credentials.type === 'none') throw new IngestError('logged-out', 'logged out: nothing uploads until open() logs in again');
+  const login = loginRequest(credentials);
+  if (!login) {
+    throw new UploadFailure('auth-failed', 'the session ended and a JWT user can only log in again from a page: open() the client with a fresh token', 'retry');
+  }
+  return requestSession(config, login.path, login.bearer, `${credentials.type} login`);
 }
 
 /**
@@ -86,12 +97,18 @@ async function requestSession(config: StoredConfig, refreshToken: string | undef
 export async function freshSession(db: OutboxDb, config: StoredConfig, force = false): Promise<Session> {
   const stored = await getSession(db);
   if (stored && !force && stored.accessTokenExpiresAt - TOKEN_REFRESH_MARGIN_MS > Date.now()) return stored;
+  if (config.credentials?.type === 'none') throw new IngestError('logged-out', 'logged out: nothing uploads until open() logs in again');
   let session: Session;
-  try {
-    session = await requestSession(config, stored?.refreshToken);
-  } catch (e) {
-    if (!(stored && e instanceof UploadFailure && e.code === 'auth-failed')) throw e;
-    session = await requestSession(config, undefined);
+  if (!stored) {
+    session = await logIn(config);
+  } else {
+    try {
+      session = await requestSession(config, PATHS.refresh, stored.refreshToken, 'refresh');
+    } catch (e) {
+      // Refused (expired, logged out, key revoked): log in again where the outbox can.
+      if (!(e instanceof UploadFailure && e.code === 'auth-failed')) throw e;
+      session = await logIn(config);
+    }
   }
   await putSession(db, session);
   return session;
