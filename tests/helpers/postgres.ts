@@ -1,7 +1,9 @@
 /**
  * PostgreSQL for tests. `DATABASE_URL` names a server and a role that may
- * create databases (`CREATEDB`); every test server gets a fresh database
- * `swi_<random>` created through it and dropped afterwards.
+ * create databases (`CREATEDB`; with `pg_signal_backend` too, dropping a
+ * database need not wait for an autovacuum worker in it); every test server
+ * gets a fresh database `swi_<random>` created through it and dropped
+ * afterwards.
  *
  * The rule for running PostgreSQL tests:
  * - `DATABASE_URL` set: they run, and fail if PostgreSQL cannot be used.
@@ -23,7 +25,7 @@ export const DATABASE_URL: string | undefined = process.env.DATABASE_URL || unde
 export const IN_CI = ['true', '1', 'yes'].includes((process.env.CI ?? '').toLowerCase());
 
 /** Why PostgreSQL tests are skipped here, shown in the test output. */
-export const POSTGRES_SKIP_REASON = 'PostgreSQL tests skipped: DATABASE_URL is not set (e.g. DATABASE_URL=postgres://user:pw@127.0.0.1:5432/postgres, a role with CREATEDB)';
+export const POSTGRES_SKIP_REASON = 'PostgreSQL tests skipped: DATABASE_URL is not set (e.g. DATABASE_URL=postgres://user:pw@127.0.0.1:5432/postgres, a role with CREATEDB and pg_signal_backend)';
 
 /**
  * The admin URL, or — when PostgreSQL tests must not run here — undefined.
@@ -76,7 +78,18 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     async drop() {
       if (dropped) return;
       dropped = true;
-      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+          return;
+        } catch (err) {
+          // FORCE may not terminate an autovacuum worker that is busy in the
+          // database (PostgreSQL 15 checks its role, which no one is a member
+          // of, unless the test role has pg_signal_backend); it ends soon.
+          if ((err as { code?: string }).code !== '42501' || attempt === 50) throw err;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
     },
   };
 }
