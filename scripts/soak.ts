@@ -241,8 +241,8 @@ async function restart(env: Env, signal: NodeJS.Signals): Promise<string> {
       await env.server.start();
       break;
     } catch (e) {
-      if (attempt >= 10) throw e;
-      await sleep(500); // the port may still be held for a moment
+      if (attempt >= 60) throw e;
+      await sleep(1_000); // the port may still be held for a moment, or dist/ is being rebuilt
     }
   }
   return `down ${down} ms`;
