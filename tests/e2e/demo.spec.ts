@@ -7,12 +7,13 @@ import { join } from 'node:path';
 import { test, expect } from '@playwright/test';
 import { ROOT, TestServer } from '../helpers/server.js';
 
+/** The server as `npm start` runs it: the built demo, its schema, `--demo`. */
+function startDemoServer(): Promise<TestServer> {
+  return new TestServer({ staticDir: join(ROOT, 'dist/demo'), schemaFile: join(ROOT, 'demo/schema.json'), extraArgs: ['--demo'] }).start();
+}
+
 test('demo: a burst of 1,000 drains from the device into the server panel', async ({ page }, testInfo) => {
-  const server = await new TestServer({
-    staticDir: join(ROOT, 'dist/demo'),
-    schemaFile: join(ROOT, 'demo/schema.json'),
-    extraArgs: ['--demo'],
-  }).start();
+  const server = await startDemoServer();
   try {
     const pageErrors: Error[] = [];
     page.on('pageerror', (e) => pageErrors.push(e));
@@ -54,11 +55,7 @@ test('demo: a burst of 1,000 drains from the device into the server panel', asyn
 });
 
 test('demo: the switch cuts the service worker off, and switching back drains exactly once', async ({ page }) => {
-  const server = await new TestServer({
-    staticDir: join(ROOT, 'dist/demo'),
-    schemaFile: join(ROOT, 'demo/schema.json'),
-    extraArgs: ['--demo'],
-  }).start();
+  const server = await startDemoServer();
   try {
     await page.goto(`${server.url}/`);
     await expect(page.getByTestId('cut')).toBeEnabled();
