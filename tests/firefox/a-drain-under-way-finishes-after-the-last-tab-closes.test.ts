@@ -4,7 +4,7 @@
 // event), so uploads that were retrying still land when the server returns.
 // This is what makes flush() on `visibilitychange` to hidden worthwhile.
 import {
-  assertExactlyOnce, events, firefoxTest, ingestReadings, openClient, waitFor, waitForArrival,
+  assertExactlyOnce, events, firefoxTest, ingestReadings, openClient, restartServer, waitFor, waitForArrival,
 } from './helpers/firefox.js';
 
 firefoxTest('a drain under way finishes after the last tab closes', async ({ server, newPage }) => {
@@ -16,7 +16,7 @@ firefoxTest('a drain under way finishes after the last tab closes', async ({ ser
   await page.close(); // the last page of the origin
 
   await new Promise((r) => setTimeout(r, 2_000));
-  await server.start();
+  await restartServer(server);
   await waitForArrival(server, 50, 30_000);
   await assertExactlyOnce(server, 50);
 });

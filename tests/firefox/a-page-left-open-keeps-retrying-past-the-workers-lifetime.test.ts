@@ -13,8 +13,8 @@
 // urgent) drain message every ~20 s while pending() > 0 makes this pass.
 // Run it anyway with SW_INGEST_FIREFOX_KNOWN_BUGS=1 (takes ~2 minutes).
 import {
-  assertExactlyOnce, drainRunning, events, firefoxTest, ingestReadings, openClient, waitFor, waitForArrival,
-  waitForEmptyOutbox,
+  assertExactlyOnce, drainRunning, events, firefoxTest, ingestReadings, openClient, restartServer, waitFor,
+  waitForArrival, waitForEmptyOutbox,
 } from './helpers/firefox.js';
 
 const SKIP = 'bug: Firefox ends the worker ~60 s after the last page event, and no timer while a page is open restarts the drain';
@@ -28,7 +28,7 @@ firefoxTest('a page left open keeps retrying past the worker\'s lifetime', async
 
   await new Promise((r) => setTimeout(r, 75_000)); // past Firefox's 60 s; well within the 150 s budget
   t.diagnostic(`drain still running after 75 s: ${await drainRunning(page)}`);
-  await server.start();
+  await restartServer(server);
   await waitForArrival(server, 50, 30_000); // the next retry is due within retry.maxMs (5 s)
   await waitForEmptyOutbox(page);
   await assertExactlyOnce(server, 50);

@@ -3,8 +3,8 @@
 // it, so records that had been waiting (the drain gave up while the server
 // was down) go out as the last tab of the site closes.
 import {
-  assertExactlyOnce, assertNothingArrives, firefoxTest, GIVE_UP_FAST, ingestReadings, openClient, waitForArrival,
-  waitForDrainToGiveUp,
+  assertExactlyOnce, assertNothingArrives, firefoxTest, GIVE_UP_FAST, ingestReadings, openClient, restartServer,
+  waitForArrival, waitForDrainToGiveUp,
 } from './helpers/firefox.js';
 
 firefoxTest('flush() on hidden delivers as the last tab closes', async ({ server, newPage }) => {
@@ -13,7 +13,7 @@ firefoxTest('flush() on hidden delivers as the last tab closes', async ({ server
   await server.stop();
   await ingestReadings(page, 50);
   await waitForDrainToGiveUp(page);
-  await server.start();
+  await restartServer(server);
   await assertNothingArrives(server);
 
   await page.evaluate(() => {

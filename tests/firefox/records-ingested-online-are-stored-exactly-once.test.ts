@@ -3,7 +3,8 @@
 // on demand. The worker's 'uploaded' events reach the page over BroadcastChannel.
 import assert from 'node:assert/strict';
 import {
-  assertExactlyOnce, events, firefoxTest, flush, ingestReadings, openClient, pending, waitFor, waitForArrival, waitForEmptyOutbox,
+  assertExactlyOnce, events, firefoxTest, flush, ingestReadings, openClient, pending, waitFor, waitForArrival,
+  waitForEmptyOutbox,
 } from './helpers/firefox.js';
 
 firefoxTest('records ingested online are stored exactly once, by the write wake-up and by flush()', async ({ server, newPage }) => {

@@ -3,7 +3,8 @@
 // worker (a message the worker ignores) is enough for queued records to go out.
 import assert from 'node:assert/strict';
 import {
-  assertExactlyOnce, firefoxTest, GIVE_UP_FAST, ingestReadings, openClient, pending, waitForArrival, waitForDrainToGiveUp,
+  assertExactlyOnce, firefoxTest, GIVE_UP_FAST, ingestReadings, openClient, pending, restartServer, waitForArrival,
+  waitForDrainToGiveUp,
 } from './helpers/firefox.js';
 
 firefoxTest('records left by a closed browser go out when the worker starts', async (ctx) => {
@@ -15,7 +16,7 @@ firefoxTest('records left by a closed browser go out when the worker starts', as
   await waitForDrainToGiveUp(page);
 
   await ctx.relaunch(); // closes Firefox (the worker with it) and starts it again on the same profile
-  await server.start();
+  await restartServer(server);
   const next = await ctx.newPage();
   await next.goto(`${server.url}/`);
   await next.evaluate(async () => {

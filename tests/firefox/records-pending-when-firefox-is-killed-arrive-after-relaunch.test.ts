@@ -2,8 +2,8 @@
 // IndexedDB and go out on the next visit after a relaunch on the same profile.
 import assert from 'node:assert/strict';
 import {
-  assertExactlyOnce, firefoxTest, GIVE_UP_FAST, ingestReadings, killBrowser, openClient, pending, waitForArrival,
-  waitForEmptyOutbox,
+  assertExactlyOnce, firefoxTest, GIVE_UP_FAST, ingestReadings, killBrowser, openClient, pending, restartServer,
+  waitForArrival, waitForEmptyOutbox,
 } from './helpers/firefox.js';
 
 firefoxTest('records pending when Firefox is killed arrive on the next visit after a relaunch', async (ctx) => {
@@ -15,7 +15,7 @@ firefoxTest('records pending when Firefox is killed arrive on the next visit aft
   assert.equal(await pending(page), 50);
 
   await killBrowser(ctx.firefox);
-  await server.start();
+  await restartServer(server);
   await ctx.relaunch();
 
   const next = await ctx.newPage();

@@ -4,8 +4,8 @@
 // with no other wake-up.
 import assert from 'node:assert/strict';
 import {
-  assertExactlyOnce, drainRunning, events, firefoxTest, ingestReadings, openClient, pending, waitFor, waitForArrival,
-  waitForEmptyOutbox,
+  assertExactlyOnce, drainRunning, events, firefoxTest, ingestReadings, openClient, pending, restartServer, waitFor,
+  waitForArrival, waitForEmptyOutbox,
 } from './helpers/firefox.js';
 
 firefoxTest('records queued while the server is down arrive by the worker\'s own retry when it returns', async ({ server, newPage }) => {
@@ -19,7 +19,7 @@ firefoxTest('records queued while the server is down arrive by the worker\'s own
   await waitFor(async () => (await failures()) >= 2, 15_000, 'the drain to fail and retry');
   assert.equal(await drainRunning(page), true, 'the drain is still retrying');
 
-  await server.start();
+  await restartServer(server);
   await waitForArrival(server, 50);
   await waitForEmptyOutbox(page);
   await assertExactlyOnce(server, 50);

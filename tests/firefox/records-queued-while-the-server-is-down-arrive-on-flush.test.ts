@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import {
   assertExactlyOnce, assertNothingArrives, firefoxTest, flush, GIVE_UP_FAST, ingestReadings, openClient, pending,
-  waitForDrainToGiveUp,
+  restartServer, waitForDrainToGiveUp,
 } from './helpers/firefox.js';
 
 firefoxTest('records queued while the server is down arrive on flush()', async ({ server, newPage }) => {
@@ -14,7 +14,7 @@ firefoxTest('records queued while the server is down arrive on flush()', async (
   assert.notEqual(await flush(page, 3_000), 'ok', 'flush() fails while the server is down');
   await waitForDrainToGiveUp(page); // the drain flush() started may outlive its reply by a backoff
 
-  await server.start();
+  await restartServer(server);
   await assertNothingArrives(server);
   assert.equal(await pending(page), 50);
 

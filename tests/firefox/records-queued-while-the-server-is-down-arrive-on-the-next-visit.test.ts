@@ -2,8 +2,8 @@
 // next visit (open() wakes the worker) delivers what was left.
 import assert from 'node:assert/strict';
 import {
-  assertExactlyOnce, assertNothingArrives, firefoxTest, GIVE_UP_FAST, ingestReadings, openClient, pending, waitForArrival,
-  waitForDrainToGiveUp, waitForEmptyOutbox,
+  assertExactlyOnce, assertNothingArrives, firefoxTest, GIVE_UP_FAST, ingestReadings, openClient, pending,
+  restartServer, waitForArrival, waitForDrainToGiveUp, waitForEmptyOutbox,
 } from './helpers/firefox.js';
 
 firefoxTest('records queued while the server is down arrive on the next visit', async ({ server, newPage }) => {
@@ -14,7 +14,7 @@ firefoxTest('records queued while the server is down arrive on the next visit', 
   await waitForDrainToGiveUp(page);
   await page.close();
 
-  await server.start();
+  await restartServer(server);
   await assertNothingArrives(server, 3_000); // no page open: no wake-up
 
   const next = await newPage();

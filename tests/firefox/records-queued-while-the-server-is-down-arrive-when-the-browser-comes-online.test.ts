@@ -5,8 +5,8 @@
 // the worker's uploads fail while "offline".
 import assert from 'node:assert/strict';
 import {
-  assertExactlyOnce, assertNothingArrives, firefoxTest, GIVE_UP_FAST, ingestReadings, openClient, pending, waitFor,
-  waitForArrival, waitForDrainToGiveUp, waitForEmptyOutbox,
+  assertExactlyOnce, assertNothingArrives, firefoxTest, GIVE_UP_FAST, ingestReadings, openClient, pending,
+  restartServer, waitFor, waitForArrival, waitForDrainToGiveUp, waitForEmptyOutbox,
 } from './helpers/firefox.js';
 
 firefoxTest('records queued while the server is down arrive when the browser comes back online', async ({ server, newPage }) => {
@@ -23,7 +23,7 @@ firefoxTest('records queued while the server is down arrive when the browser com
   await ingestReadings(page, 50);
   await waitForDrainToGiveUp(page);
 
-  await server.start();
+  await restartServer(server);
   await assertNothingArrives(server); // the drain gave up; nothing retries by itself
   assert.equal(await pending(page), 50);
 

@@ -3,8 +3,8 @@
 // browser's own visibilitychange, not a synthetic one.
 import assert from 'node:assert/strict';
 import {
-  assertExactlyOnce, assertNothingArrives, firefoxTest, GIVE_UP_FAST, ingestReadings, openClient, pending, waitFor,
-  waitForArrival, waitForDrainToGiveUp, waitForEmptyOutbox,
+  assertExactlyOnce, assertNothingArrives, firefoxTest, GIVE_UP_FAST, ingestReadings, openClient, pending,
+  restartServer, waitFor, waitForArrival, waitForDrainToGiveUp, waitForEmptyOutbox,
 } from './helpers/firefox.js';
 
 firefoxTest('records queued while the server is down arrive when the page becomes visible again', async ({ server, newPage }) => {
@@ -17,7 +17,7 @@ firefoxTest('records queued while the server is down arrive when the page become
   const other = await newPage(); // a blank tab of no origin of ours: wakes nothing
   await other.bringToFront();
   await waitFor(async () => (await page.evaluate(() => document.visibilityState)) === 'hidden', 10_000, 'the tab to be hidden');
-  await server.start();
+  await restartServer(server);
   await assertNothingArrives(server);
   assert.equal(await pending(page), 50);
 

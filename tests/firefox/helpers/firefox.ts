@@ -107,9 +107,15 @@ export async function closeBrowser(running: RunningBrowser): Promise<void> {
  * Waits (a minute at most) for the built files the server and the test page
  * need: in a shared work tree another `npm run build` may be replacing dist/.
  */
-async function builtFiles(): Promise<void> {
+export async function builtFiles(): Promise<void> {
   const files = ['dist/sw-ingest.iife.js', 'dist/sw-ingest-sw.js', 'dist/server/server/cli.js'].map((f) => join(ROOT, f));
   await waitFor(async () => files.every((f) => existsSync(f)), 60_000, `${files.join(', ')} (run \`npm run build\`)`);
+}
+
+/** Starts the server again after `server.stop()` (same port and database), once the built files are there. */
+export async function restartServer(server: TestServer): Promise<void> {
+  await builtFiles();
+  await server.start();
 }
 
 /** What each Firefox test gets: a real server, a browser, and clean-up of both. */
