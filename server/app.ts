@@ -86,6 +86,19 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
   installErrorHandlers(app);
 
+  // Shutdown: in-flight requests finish, but a browser whose worker keeps
+  // its keep-alive connection busy would hold app.close() open forever;
+  // once closing, every answer tells the client to hang up.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('Connection', 'close');
+    return payload;
+  });
+
   app.get(ROUTE_PREFIXES.health, async () => ({ ok: true }));
 
   app.register(async (ingest) => {

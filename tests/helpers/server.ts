@@ -152,7 +152,11 @@ export class TestServer {
   }
 
   async dispose(): Promise<void> {
-    await this.stop();
+    // Teardown stays bounded even if a shutdown hangs (a test about shutdown checks it).
+    const stopped = this.stop();
+    const timer = setTimeout(() => void this.signal('SIGKILL'), 15_000);
+    await stopped;
+    clearTimeout(timer);
     rmSync(this.dataDir, { recursive: true, force: true });
     if (this.options.staticDir === undefined) rmSync(this.siteDir, { recursive: true, force: true });
     await this.database?.drop();
