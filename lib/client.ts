@@ -40,6 +40,16 @@ export const DEFAULT_RETRY: RetryPolicy = {
 export const DEFAULT_MAX_PENDING_RECORDS = 1_000_000;
 /** Default cap on document bytes in the outbox: 256 MiB. */
 export const DEFAULT_MAX_PENDING_BYTES = 256 * 1024 * 1024;
+/**
+ * Least time between two wake-ups of the SW caused by writes. A burst of
+ * commits (say `await ingest()` in a loop) wakes it at its start and once
+ * more at most this long after, instead of once per commit: every wake-up
+ * is a message and a sync registration, and makes the SW read IndexedDB,
+ * which competes with the page's writes. A running drain loops until the
+ * outbox is empty, so it needs no wake-up per commit.
+ */
+const WRITE_WAKE_INTERVAL_MS = 50;
+
 /** Default time limit of `flush()`. */
 export const DEFAULT_FLUSH_TIMEOUT_MS = 30_000;
 
@@ -159,6 +169,8 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
   private pendingWrite: PendingWrite | undefined;
   private lastWrite: Promise<void> = Promise.resolve();
   private closed = false;
+  private lastWriteWakeAt = -Infinity;
+  private writeWakeTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly listeners = new Map<keyof IngestEvents, Set<(detail: never) => void>>();
   private readonly channel: BroadcastChannel;
 
@@ -175,6 +187,7 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
     if (typeof document !== 'undefined') {
       document.addEventListener('visibilitychange', this.onVisible);
       addEventListener('online', this.onOnline);
+      addEventListener('pagehide', this.onPageHide);
       addEventListener('offline', this.onOffline);
     }
     this.channel = new BroadcastChannel(EVENTS_CHANNEL);
@@ -188,12 +201,14 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
 
   private readonly onVisible = (): void => {
     if (document.visibilityState === 'visible') this.wake(true);
+    else this.wakeDueNow(); // the page may not come back: do not leave a write's wake-up in a timer
   };
   private readonly onOnline = (): void => {
     this.emit('online', {});
     this.wake(true);
   };
   private readonly onOffline = (): void => this.emit('offline', {});
+  private readonly onPageHide = (): void => this.wakeDueNow();
 
   /**
    * Listens to an event; returns a function that stops listening.
@@ -268,7 +283,7 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
     const committed = appendRecords(this.db, write.records, this.options.durability, this.options.caps).then(
       () => {
         write.resolve();
-        this.wake();
+        this.wakeAfterWrite();
         this.emit('queued', { count: write.records.length });
       },
       (e: unknown) => write.reject(e instanceof IngestError ? e : storageError(e, write.records.length)),
@@ -289,6 +304,26 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
     this.post({ type: 'sw-ingest:drain', urgent });
     const sync = (this.registration as ServiceWorkerRegistration & { sync?: { register(tag: string): Promise<void> } }).sync;
     if (sync && !this.options.forceSyncFallback) sync.register(SYNC_TAG).catch(() => undefined); // the message covers it
+  }
+
+  /** The wake-up after a commit, at most one per {@link WRITE_WAKE_INTERVAL_MS}; a later one is deferred, never dropped. */
+  private wakeAfterWrite(): void {
+    if (this.writeWakeTimer !== undefined) return; // a wake-up is due; it covers this commit
+    const wait = this.lastWriteWakeAt + WRITE_WAKE_INTERVAL_MS - performance.now();
+    if (wait <= 0) this.wakeForWrites();
+    else this.writeWakeTimer = setTimeout(this.wakeForWrites, wait);
+  }
+
+  private readonly wakeForWrites = (): void => {
+    clearTimeout(this.writeWakeTimer);
+    this.writeWakeTimer = undefined;
+    this.lastWriteWakeAt = performance.now();
+    this.wake();
+  };
+
+  /** Sends a deferred write wake-up now (the page is being hidden or closed). */
+  private wakeDueNow(): void {
+    if (this.writeWakeTimer !== undefined) this.wakeForWrites();
   }
 
   private post(message: PageMessage, transfer: Transferable[] = []): boolean {
@@ -454,9 +489,11 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
     if (typeof document !== 'undefined') {
       document.removeEventListener('visibilitychange', this.onVisible);
       removeEventListener('online', this.onOnline);
+      removeEventListener('pagehide', this.onPageHide);
       removeEventListener('offline', this.onOffline);
     }
     await this.settled();
+    this.wakeDueNow();
   }
 
   /** Waits for writes already started in this client. */
