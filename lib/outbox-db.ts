@@ -223,19 +223,37 @@ export interface Batch {
   bytes: number;
 }
 
+/** Records of the first `getAll` of {@link readBatch}; each further one reads four times as many. */
+const READ_FIRST_CHUNK_RECORDS = 128;
+
 /**
- * Reads the oldest records, up to `maxRecords` and `maxBytes` of documents
- * (but always at least one, so an oversized record cannot block the queue).
+ * Reads the oldest records (those after key `after`, when given), up to
+ * `maxRecords` and `maxBytes` of documents (but always at least one, so an
+ * oversized record cannot block the queue). Reads with `getAll` in growing
+ * chunks rather than with a cursor: a round trip per chunk, not per record,
+ * and never much more than the batch in memory.
  */
-export async function readBatch(db: OutboxDb, maxRecords: number, maxBytes: number): Promise<Batch> {
+export async function readBatch(db: OutboxDb, maxRecords: number, maxBytes: number, after?: number): Promise<Batch> {
   const batch: Batch = { keys: [], records: [], bytes: 0 };
   const tx = db.transaction('outbox', 'readonly');
-  for (let cursor = await tx.store.openCursor(); cursor; cursor = await cursor.continue()) {
-    const size = cursor.value.d.byteLength;
-    if (batch.keys.length > 0 && (batch.keys.length >= maxRecords || batch.bytes + size > maxBytes)) break;
-    batch.keys.push(cursor.key);
-    batch.records.push(cursor.value);
-    batch.bytes += size;
+  let lower = after;
+  let chunk = READ_FIRST_CHUNK_RECORDS;
+  for (let full = false; !full;) {
+    const range = lower === undefined ? null : IDBKeyRange.lowerBound(lower, true);
+    const want = Math.min(chunk, maxRecords - batch.keys.length);
+    const [keys, values] = await Promise.all([tx.store.getAllKeys(range, want), tx.store.getAll(range, want)]);
+    for (let i = 0; i < keys.length && !full; i++) {
+      const size = values[i]!.d.byteLength;
+      if (batch.keys.length > 0 && batch.bytes + size > maxBytes) full = true;
+      else {
+        batch.keys.push(keys[i]!);
+        batch.records.push(values[i]!);
+        batch.bytes += size;
+      }
+    }
+    if (keys.length < want || batch.keys.length >= maxRecords) full = true;
+    lower = keys[keys.length - 1];
+    chunk *= 4;
   }
   await tx.done;
   return batch;
