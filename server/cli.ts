@@ -6,7 +6,7 @@
  * stdout carries only the listening line (`serve`) or the NDJSON (`export`);
  * everything else goes to stderr.
  */
-import { realpathSync } from 'node:fs';
+import { createWriteStream, realpathSync, type WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseSchema, type ObjectSchema, type ParsedSchema } from '../lib/schema.js';
 import { buildApp } from './app.js';
-import { ndjsonChunks } from './export-format.js';
+import { csvChunks, ndjsonChunks, receivedBetween } from './export-format.js';
 import { DEFAULT_DB, openStore, parseDbLocation, type DbLocation } from './open-store.js';
 import { DEFAULT_PG_POOL_MAX } from './postgres-store.js';
 import { loadServerSecrets } from './secrets.js';
@@ -24,7 +24,8 @@ const HELP = {
 
 Commands:
   serve     run the ingest backend
-  export    print a collection as NDJSON (Extended JSON), reading the database directly
+  export    print a collection as NDJSON (Extended JSON) or CSV, reading the database directly
+  stats     print each collection's count and latest receive time
   help      show help; "sw-ingest help <command>" for a command's options
 `,
   serve: `Usage: sw-ingest serve --schema <file.json> [options]
@@ -49,13 +50,24 @@ Options (each also read from the environment variable shown):
 On success prints one line to stdout: sw-ingest listening on http://HOST:PORT
 SIGTERM/SIGINT finish in-flight requests, close the database and exit 0.
 `,
-  export: `Usage: sw-ingest export --collection <name> [--db <url>] [--canonical] [--meta]
+  export: `Usage: sw-ingest export --collection <name> [options]
 
   --collection <name>  the asymmetric type to print (required)
   --db <url>           as for serve              SW_INGEST_DB, else DATABASE_URL (default ${DEFAULT_DB})
-  --canonical          canonical Extended JSON instead of relaxed
-  --meta               one {"meta": {owner, clientId, ingestedAt, sentAt, receivedAt,
-                       clockSkewMs}, "doc": {...}} envelope per line
+  --format <f>         ndjson (default): one Extended JSON document per line
+                       csv: a header and one row per document; needs --schema
+  --schema <file>      the schema file (for csv: the columns)   SW_INGEST_SCHEMA
+  --canonical          canonical Extended JSON instead of relaxed (ndjson)
+  --meta               ndjson: one {"meta": {owner, clientId, ingestedAt, sentAt, receivedAt,
+                       clockSkewMs}, "doc": {...}} envelope per line; csv: those columns first
+  --since <time>       only documents the server received at or after <time> (ISO 8601)
+  --until <time>       only documents received before <time> (ISO 8601)
+  --out <file>         write to <file> instead of stdout
+`,
+  stats: `Usage: sw-ingest stats [--db <url>]
+
+Prints one line per collection: name, count, latest receive time (server clock).
+  --db <url>           as for serve              SW_INGEST_DB, else DATABASE_URL (default ${DEFAULT_DB})
 `,
 } as const;
 
@@ -71,11 +83,13 @@ export async function main(argv: string[]): Promise<number> {
         return await serve(args);
       case 'export':
         return await exportCollection(args);
+      case 'stats':
+        return await printStats(args);
       case 'help':
       case '--help':
       case '-h': {
         const topic = args[0] ?? 'main';
-        if (!(topic in HELP)) throw new UsageError(`no help for "${topic}"; commands: serve, export, help`);
+        if (!(topic in HELP)) throw new UsageError(`no help for "${topic}"; commands: serve, export, stats, help`);
         process.stdout.write(HELP[topic as keyof typeof HELP]);
         return 0;
       }
@@ -241,8 +255,13 @@ async function exportCollection(args: string[]): Promise<number> {
     options: {
       db: { type: 'string' },
       collection: { type: 'string' },
+      format: { type: 'string' },
+      schema: { type: 'string' },
       canonical: { type: 'boolean' },
       meta: { type: 'boolean' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -251,11 +270,56 @@ async function exportCollection(args: string[]): Promise<number> {
     return 0;
   }
   if (values.collection === undefined) throw new UsageError('--collection <name> is required');
+  const format = values.format ?? 'ndjson';
+  if (format !== 'ndjson' && format !== 'csv') throw new UsageError(`--format must be ndjson or csv, not "${format}"`);
+  const since = parseTime('--since', values.since);
+  const until = parseTime('--until', values.until);
+  let columns: string[] = [];
+  if (format === 'csv') {
+    const schemaFile = values.schema ?? env('SW_INGEST_SCHEMA');
+    if (schemaFile === undefined) throw new UsageError('--format csv needs --schema <file> (its properties are the columns)');
+    const type = (await loadSchemaFile(schemaFile)).get(values.collection);
+    if (!type?.asymmetric) throw new UsageError(`--collection ${values.collection}: not an asymmetric type of ${schemaFile}`);
+    columns = [...type.properties.keys()];
+  }
   const store = await openStore(chooseDb(values.db), { mustExist: true, poolMax: 1 });
-  const options = { format: values.canonical ? 'canonical' : 'relaxed', meta: values.meta === true } as const;
+  const out = values.out === undefined ? process.stdout : createWriteStream(values.out);
   try {
-    for await (const chunk of ndjsonChunks(store.exportRows(values.collection), options)) {
-      if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+    const rows = receivedBetween(store.exportRows(values.collection), since, until);
+    const chunks = format === 'csv'
+      ? csvChunks(rows, columns, { meta: values.meta === true })
+      : ndjsonChunks(rows, { format: values.canonical ? 'canonical' : 'relaxed', meta: values.meta === true });
+    for await (const chunk of chunks) {
+      if (!out.write(chunk)) await once(out, 'drain');
+    }
+  } finally {
+    await store.close();
+    if (out !== process.stdout) await new Promise<void>((resolve, reject) => (out as WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve())));
+  }
+  return 0;
+}
+
+/** An ISO 8601 time option as ms since the epoch. */
+function parseTime(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new UsageError(`${name} must be a time like 2026-01-31 or 2026-01-31T12:00:00Z, not "${value}"`);
+  return ms;
+}
+
+async function printStats(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, strict: true, options: { db: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write(HELP.stats);
+    return 0;
+  }
+  const store = await openStore(chooseDb(values.db), { mustExist: true, poolMax: 1 });
+  try {
+    const stats = await store.collectionStats();
+    const width = Math.max(10, ...stats.map((c) => c.collection.length));
+    process.stdout.write(`${'collection'.padEnd(width)}  ${'count'.padStart(10)}  last received\n`);
+    for (const c of stats) {
+      process.stdout.write(`${c.collection.padEnd(width)}  ${String(c.count).padStart(10)}  ${new Date(c.lastReceivedAt).toISOString()}\n`);
     }
   } finally {
     await store.close();

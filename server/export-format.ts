@@ -90,7 +90,12 @@ export function docToEjsonObject(bytes: Uint8Array, format: EjsonFormat = 'relax
  * ```
  */
 export function rowToEnvelopeLine(row: ExportedRow, format: EjsonFormat = 'relaxed'): string {
-  const meta: ExportMeta = {
+  return EJSON.stringify({ meta: rowMeta(row), doc: decode(row.doc) }, { relaxed: format === 'relaxed' }) + '\n';
+}
+
+/** The {@link ExportMeta} of a stored row. */
+function rowMeta(row: ExportedRow): ExportMeta {
+  return {
     owner: row.owner,
     clientId: row.clientId,
     ingestedAt: new Date(row.ingestedAt),
@@ -98,7 +103,56 @@ export function rowToEnvelopeLine(row: ExportedRow, format: EjsonFormat = 'relax
     receivedAt: new Date(row.receivedAt),
     clockSkewMs: Long.fromNumber(row.receivedAt - row.sentAt),
   };
-  return EJSON.stringify({ meta, doc: decode(row.doc) }, { relaxed: format === 'relaxed' }) + '\n';
+}
+
+/** Keeps the rows the server received in `[since, until)` (ms; either bound optional). Scans the collection. */
+export async function* receivedBetween(rows: AsyncIterable<ExportedRow>, since?: number, until?: number): AsyncGenerator<ExportedRow> {
+  for await (const row of rows) {
+    if ((since === undefined || row.receivedAt >= since) && (until === undefined || row.receivedAt < until)) yield row;
+  }
+}
+
+/** The meta columns of a CSV export with metadata, in order. */
+const META_COLUMNS = ['owner', 'clientId', 'ingestedAt', 'sentAt', 'receivedAt', 'clockSkewMs'] as const;
+
+/** One CSV cell (RFC 4180) of a relaxed Extended JSON value: scalars as text, ids and dates bare, the rest as JSON. */
+function csvCell(value: unknown): string {
+  let text: string;
+  if (value === undefined || value === null) text = '';
+  else if (typeof value === 'string') text = value;
+  else if (typeof value === 'number' || typeof value === 'boolean') text = String(value);
+  else {
+    const wrapped = value as Record<string, unknown>;
+    const keys = Object.keys(wrapped);
+    const only = keys.length === 1 ? keys[0]! : '';
+    const inner = wrapped[only];
+    if (['$oid', '$numberDecimal', '$numberLong', '$numberDouble', '$uuid'].includes(only) && typeof inner === 'string') text = inner;
+    else if (only === '$date') text = typeof inner === 'string' ? inner : csvCell(inner);
+    else text = JSON.stringify(value);
+  }
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/**
+ * CSV of `rows`: a header, then one line per document with the given
+ * columns (the type's properties, in schema order), optionally preceded by
+ * the metadata columns. Values as relaxed Extended JSON: ids and dates bare
+ * (`65a1…`, `2026-01-01T00:00:00Z`), numbers as text, embedded objects,
+ * lists and binary as JSON.
+ */
+export async function* csvChunks(rows: AsyncIterable<ExportedRow>, columns: readonly string[], options: { meta?: boolean } = {}): AsyncGenerator<string> {
+  const header = [...(options.meta ? META_COLUMNS : []), ...columns];
+  let chunk = header.map(csvCell).join(',') + '\r\n';
+  for await (const row of rows) {
+    const doc = EJSON.serialize(decode(row.doc), { relaxed: true }) as Record<string, unknown>;
+    const meta = options.meta ? (EJSON.serialize(rowMeta(row), { relaxed: true }) as Record<string, unknown>) : {};
+    chunk += [...(options.meta ? META_COLUMNS.map((c) => meta[c]) : []), ...columns.map((c) => doc[c])].map(csvCell).join(',') + '\r\n';
+    if (chunk.length >= CHUNK_CHARS) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk !== '') yield chunk;
 }
 
 /**

@@ -21,7 +21,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { ExportedRow, InsertOutcome, RecentDoc, Store, StoredRow } from './store.js';
+import type { CollectionStats, ExportedRow, InsertOutcome, RecentDoc, Store, StoredRow } from './store.js';
 
 /** The PostgreSQL schema (namespace) that holds every table of sw-ingest. */
 export const PG_SCHEMA = 'sw_ingest';
@@ -201,6 +201,13 @@ export class PostgresStore implements Store {
   }
 
   /** @inheritDoc Store.recentDocs */
+  async collectionStats(): Promise<CollectionStats[]> {
+    const { rows } = await this.pool.query<{ collection: string; n: string; last: string }>(
+      'SELECT collection, count(*) AS n, max(received_at) AS last FROM sw_ingest.records GROUP BY collection ORDER BY collection',
+    );
+    return rows.map((r) => ({ collection: r.collection, count: Number(r.n), lastReceivedAt: Number(r.last) }));
+  }
+
   async recentDocs(limit: number): Promise<RecentDoc[]> {
     // A full scan; only the demo asks, on demo-sized databases.
     const { rows } = await this.pool.query<{ collection: string; doc: Buffer; received_at: string }>(

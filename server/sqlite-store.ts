@@ -8,7 +8,7 @@
  *   in its own transaction, and recorded in `schema_migrations`.
  */
 import Database from 'better-sqlite3';
-import type { ExportedRow, InsertOutcome, RecentDoc, Store, StoredRow } from './store.js';
+import type { CollectionStats, ExportedRow, InsertOutcome, RecentDoc, Store, StoredRow } from './store.js';
 
 /** The database layout, one step per version; append, never edit. */
 export const MIGRATIONS: readonly { version: number; sql: string }[] = [
@@ -118,6 +118,14 @@ export class SqliteStore implements Store {
       if (rows.length < EXPORT_PAGE_ROWS) return;
       after = rows[rows.length - 1]!.id;
     }
+  }
+
+  /** @inheritDoc Store.collectionStats */
+  async collectionStats(): Promise<CollectionStats[]> {
+    const rows = this.db
+      .prepare('SELECT collection, COUNT(*) AS n, MAX(received_at) AS last FROM records GROUP BY collection ORDER BY collection')
+      .all() as { collection: string; n: number; last: number }[];
+    return rows.map((r) => ({ collection: r.collection, count: r.n, lastReceivedAt: r.last }));
   }
 
   /** @inheritDoc Store.recentDocs */

@@ -43,6 +43,14 @@ export interface ExportedRow {
   receivedAt: number;
 }
 
+/** One line of `sw-ingest stats`. */
+export interface CollectionStats {
+  collection: string;
+  count: number;
+  /** Server clock, ms since the epoch. */
+  lastReceivedAt: number;
+}
+
 /** A recently stored document, for the demo summary. */
 export interface RecentDoc {
   collection: string;
@@ -62,6 +70,8 @@ export interface Store {
   insertBatch(rows: readonly StoredRow[]): Promise<InsertOutcome[]>;
   /** How many documents `collection` holds. */
   count(collection: string): Promise<number>;
+  /** Every collection that holds documents, with its count and latest receive time (ms), by name. */
+  collectionStats(): Promise<CollectionStats[]>;
   /**
    * Every row of `collection` with its stored BSON bytes and metadata,
    * ordered by primary key string compared byte by byte (not by arrival).
