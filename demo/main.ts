@@ -417,6 +417,25 @@ async function refreshSummary(): Promise<void> {
   }
 }
 
+/**
+ * Live updates: the server pushes a summary (server-sent events) whenever
+ * its counts change. While the stream is down (server restarting, no
+ * --demo), the page falls back to polling.
+ */
+let live = false;
+function listenToServer(): void {
+  if (typeof EventSource === 'undefined') return;
+  const events = new EventSource('/api/demo/events');
+  events.addEventListener('summary', (e) => {
+    live = true;
+    document.body.dataset.serverFeed = 'sse';
+    renderSummary(JSON.parse((e as MessageEvent<string>).data));
+    setPill(ui.serverState, 'ok', 'live');
+    document.body.classList.remove('server-down');
+  });
+  events.onerror = () => { live = false; }; // EventSource reconnects by itself; polling covers the gap
+}
+
 // ---------------------------------------------------------------- start
 
 function onlineState(): void {
@@ -431,7 +450,8 @@ async function start(): Promise<void> {
     : 'no: uploads while a page is open';
 
   void refreshSummary();
-  setInterval(() => void refreshSummary(), SUMMARY_POLL_MS);
+  listenToServer();
+  setInterval(() => { if (!live) void refreshSummary(); }, SUMMARY_POLL_MS);
 
   try {
     client = await open({ endpoint: '/api/ingest', serviceWorker: '/sw-ingest-sw.js', schema });

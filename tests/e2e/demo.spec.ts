@@ -32,6 +32,8 @@ test('demo: a burst of 1,000 drains from the device into the server panel', asyn
     await expect(page.getByTestId('stored-count')).toHaveText('1,000');
     await expect(page.getByTestId('pending')).toHaveText('0');
     expect(await server.count('Reading')).toBe(1000);
+    // The server panel is fed by server-sent events, not polling.
+    expect(await page.evaluate(() => document.body.dataset.serverFeed)).toBe('sse');
 
     // The table and chart show readings of the simulated sensor.
     await expect(page.getByTestId('recent-rows').locator('tr')).toHaveCount(10);
