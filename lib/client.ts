@@ -50,6 +50,8 @@ export const DEFAULT_MAX_PENDING_BYTES = 256 * 1024 * 1024;
  */
 const WRITE_WAKE_INTERVAL_MS = 50;
 
+/** Interval of the page's keep-alive wake-ups while records are pending (below Firefox's 30 s worker idle timeout). */
+export const KEEP_ALIVE_MS = 20_000;
 /** Default time limit of `flush()`. */
 export const DEFAULT_FLUSH_TIMEOUT_MS = 30_000;
 
@@ -304,6 +306,31 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
     this.post({ type: 'sw-ingest:drain', urgent });
     const sync = (this.registration as ServiceWorkerRegistration & { sync?: { register(tag: string): Promise<void> } }).sync;
     if (sync && !this.options.forceSyncFallback) sync.register(SYNC_TAG).catch(() => undefined); // the message covers it
+    this.keepWorkerAlive();
+  }
+
+  private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
+
+  /**
+   * While records are pending and this page is open, a non-urgent wake-up
+   * every {@link KEEP_ALIVE_MS}. Browsers end an idle worker (Firefox: 30 s
+   * after its last event, 30 s more while a waitUntil is pending), and with
+   * it a drain backing off from a down server; where no Background Sync
+   * wakes it again, this does. Never cuts a backoff short; stops when the
+   * outbox is empty.
+   */
+  private keepWorkerAlive(): void {
+    if (this.keepAliveTimer !== undefined || this.closed) return;
+    this.keepAliveTimer = setInterval(() => {
+      void countPending(this.db).then((n) => {
+        if (n === 0 || this.closed) {
+          clearInterval(this.keepAliveTimer);
+          this.keepAliveTimer = undefined;
+        } else {
+          this.post({ type: 'sw-ingest:drain', urgent: false });
+        }
+      }, () => undefined);
+    }, KEEP_ALIVE_MS);
   }
 
   /** The wake-up after a commit, at most one per {@link WRITE_WAKE_INTERVAL_MS}; a later one is deferred, never dropped. */
@@ -485,6 +512,8 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
    */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.keepAliveTimer);
+    this.keepAliveTimer = undefined;
     this.channel.close();
     if (typeof document !== 'undefined') {
       document.removeEventListener('visibilitychange', this.onVisible);

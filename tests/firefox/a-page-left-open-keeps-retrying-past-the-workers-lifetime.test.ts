@@ -8,16 +8,13 @@
 // after that message, in the middle of its backoff and long before
 // retry.syncBudgetMs (150 s by default). Nothing restarts it while the page
 // sits idle, so the records wait for the next write, visibility change,
-// `online`, visit or flush(). Skipped until the page keeps the worker awake
-// while records are pending: a timer in the page that re-sends the (not
-// urgent) drain message every ~20 s while pending() > 0 makes this pass.
-// Run it anyway with SW_INGEST_FIREFOX_KNOWN_BUGS=1 (takes ~2 minutes).
+// `online`, visit or flush() — unless the page keeps the worker awake: while
+// records are pending, the client re-sends the (not urgent) drain message
+// every KEEP_ALIVE_MS (20 s). This test shows it (it takes ~2 minutes).
 import {
   assertExactlyOnce, drainRunning, events, firefoxTest, ingestReadings, openClient, restartServer, waitFor,
   waitForArrival, waitForEmptyOutbox,
 } from './helpers/firefox.js';
-
-const SKIP = 'bug: Firefox ends the worker ~60 s after the last page event, and no timer while a page is open restarts the drain';
 
 firefoxTest('a page left open keeps retrying past the worker\'s lifetime', async ({ server, newPage }, t) => {
   const page = await newPage();
@@ -32,4 +29,4 @@ firefoxTest('a page left open keeps retrying past the worker\'s lifetime', async
   await waitForArrival(server, 50, 30_000); // the next retry is due within retry.maxMs (5 s)
   await waitForEmptyOutbox(page);
   await assertExactlyOnce(server, 50);
-}, { skip: process.env.SW_INGEST_FIREFOX_KNOWN_BUGS === '1' ? false : SKIP });
+});
