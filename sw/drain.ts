@@ -16,7 +16,7 @@ import {
 } from '../lib/outbox-db.js';
 import type { RecordResult } from '../lib/protocol.js';
 import { DRAIN_LOCK, EVENTS_CHANNEL, type SwEvent } from '../lib/sw-messages.js';
-import { UploadFailure, uploadBatch } from './upload.js';
+import { freshSession, UploadFailure, uploadBatch } from './upload.js';
 
 /** What one drain did. */
 export interface DrainResult {
@@ -72,6 +72,28 @@ function condemned(batch: Batch, failure: UploadFailure) {
   );
 }
 
+/**
+ * Most uploads in flight at once. The next batch is read, encoded and sent
+ * while the server works on the one before, and the previous one is settled
+ * meanwhile: the worker's IndexedDB work and the server's insert overlap.
+ */
+const UPLOADS_IN_FLIGHT = 2;
+/**
+ * Uploads that must succeed in a row before a second one goes out beside
+ * the first. A drain starts with one at a time, and any failure goes back
+ * to one at a time: a struggling server gets no parallel requests, and a
+ * retry goes out before anything newer.
+ */
+const SUCCESSES_BEFORE_PIPELINING = 2;
+/** Renew the session this long before uploadBatch() itself would (it does a minute before expiry). */
+const SESSION_CHECK_MARGIN_MS = 90_000;
+
+/** A batch on the wire and its coming verdict. */
+interface Sent {
+  batch: Batch;
+  reply: Promise<Array<RecordResult | undefined>>;
+}
+
 async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
   const deadline = Date.now() + budgetMs;
   const result: DrainResult = { uploaded: 0, rejected: 0 };
@@ -79,49 +101,103 @@ async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
   if (!config) return result; // no page has opened a client yet: nothing can be queued
   let maxRecords = config.batchMaxRecords;
   let attempt = 0;
+  let successes = 0; // in a row
+  let sessionGoodUntil = 0; // until then, uploadBatch() will find the stored session fresh
   for (;;) {
-    if (await isPaused(db)) throw new IngestError('paused', 'uploads are paused (client.pause()); records stay queued until resume()');
-    const batch = await readBatch(db, maxRecords, config.batchMaxBytes);
-    if (batch.keys.length === 0) {
-      await healTotals(db);
-      return result;
-    }
-    try {
-      const { confirmed, rejected, unproven } = verdicts(batch, await uploadBatch(db, config, batch));
-      const left = await settleBatch(db, confirmed, rejected);
-      result.uploaded += confirmed.length;
-      result.rejected += rejected.length;
-      lastFailure = undefined;
-      if (confirmed.length > 0) announce({ type: 'uploaded', count: confirmed.length, pending: left.records });
-      if (rejected.length > 0) announce({ type: 'rejected', count: rejected.length, codes: [...new Set(rejected.map((r) => r.code))] });
-      if (unproven > 0) {
-        throw new UploadFailure('bad-response', `the reply left ${unproven} of ${batch.keys.length} records unconfirmed; they stay queued`, 'retry');
+    // One stretch: batches read one after the other (each after the last key
+    // of the one before), up to UPLOADS_IN_FLIGHT on the wire, settled in
+    // order. It ends when the outbox is read to its end, uploads are paused,
+    // or an upload fails; the next stretch reads from the head again.
+    const inFlight: Sent[] = [];
+    let after: number | undefined;
+    let more = true;
+    let paused = false;
+    let failure: { batch: Batch; error: unknown } | undefined;
+    const send = async (): Promise<void> => {
+      if (await isPaused(db)) {
+        more = false;
+        paused = true;
+        return;
       }
-      attempt = 0;
-      maxRecords = Math.min(config.batchMaxRecords, maxRecords * 2);
-    } catch (e) {
-      if (!(e instanceof UploadFailure)) throw e;
-      lastFailure = e;
-      announce({ type: 'error', error: e.toJSON() });
-      await recordFailure(db, e);
-      if (e.action === 'shrink' && batch.keys.length > 1) {
-        maxRecords = Math.max(1, Math.floor(batch.keys.length / 2));
-        continue;
+      const batch = await readBatch(db, maxRecords, config.batchMaxBytes, after);
+      if (batch.keys.length === 0) {
+        more = false;
+        return;
       }
-      if (e.action === 'reject-batch' || e.action === 'shrink') {
-        const rejected = condemned(batch, e);
-        await settleBatch(db, [], rejected);
+      after = batch.keys[batch.keys.length - 1];
+      // One login or refresh at a time: with a session stored that is good
+      // for another minute, uploads in flight do not each renew it.
+      try {
+        if (Date.now() > sessionGoodUntil) sessionGoodUntil = (await freshSession(db, config)).accessTokenExpiresAt - SESSION_CHECK_MARGIN_MS;
+      } catch (e) {
+        failure ??= { batch, error: e }; // as if the upload had failed: it would have, getting its session
+        successes = 0;
+        return;
+      }
+      const reply = uploadBatch(db, config, batch);
+      reply.catch(() => undefined); // awaited, in order, below
+      inFlight.push({ batch, reply });
+    };
+    do {
+      const window = successes >= SUCCESSES_BEFORE_PIPELINING ? UPLOADS_IN_FLIGHT : 1;
+      while (more && failure === undefined && inFlight.length < window) await send();
+      const sent = inFlight.shift();
+      if (!sent) break;
+      try {
+        const { confirmed, rejected, unproven } = verdicts(sent.batch, await sent.reply);
+        const left = await settleBatch(db, confirmed, rejected);
+        result.uploaded += confirmed.length;
         result.rejected += rejected.length;
-        announce({ type: 'rejected', count: rejected.length, codes: [rejected[0]!.code] });
-        continue;
+        if (confirmed.length > 0) announce({ type: 'uploaded', count: confirmed.length, pending: left.records });
+        if (rejected.length > 0) announce({ type: 'rejected', count: rejected.length, codes: [...new Set(rejected.map((r) => r.code))] });
+        if (unproven > 0) {
+          throw new UploadFailure('bad-response', `the reply left ${unproven} of ${sent.batch.keys.length} records unconfirmed; they stay queued`, 'retry');
+        }
+        if (failure === undefined) {
+          successes++;
+          lastFailure = undefined;
+          attempt = 0;
+          maxRecords = Math.min(config.batchMaxRecords, maxRecords * 2);
+        }
+      } catch (e) {
+        // The first failure decides what happens next. Batches sent after it
+        // are still settled if they were confirmed (keys are explicit); what
+        // failed stays queued and is read again from the head.
+        failure ??= { batch: sent.batch, error: e };
+        successes = 0;
       }
-      // Retry-After is a floor, not a replacement for backoff: "Retry-After: 0"
-      // answered again and again must not become a tight loop.
-      const serverAsked = e.details.retryAfterMs !== undefined;
-      const delay = Math.max(e.details.retryAfterMs ?? 0, backoffMs(attempt++, config.retry.baseMs, config.retry.maxMs));
-      if (Date.now() + delay > deadline) throw e;
-      await sleep(delay, !serverAsked);
+    } while (inFlight.length > 0 || (more && failure === undefined));
+
+    if (failure === undefined) {
+      if (paused) throw new IngestError('paused', 'uploads are paused (client.pause()); records stay queued until resume()');
+      if (after === undefined) {
+        await healTotals(db); // the outbox was empty at the head
+        return result;
+      }
+      continue; // read to the end: look again from the head for records queued meanwhile
     }
+    const { batch, error: e } = failure;
+    if (!(e instanceof UploadFailure)) throw e;
+    lastFailure = e;
+    announce({ type: 'error', error: e.toJSON() });
+    await recordFailure(db, e);
+    if (e.action === 'shrink' && batch.keys.length > 1) {
+      maxRecords = Math.max(1, Math.floor(batch.keys.length / 2));
+      continue;
+    }
+    if (e.action === 'reject-batch' || e.action === 'shrink') {
+      const rejected = condemned(batch, e);
+      await settleBatch(db, [], rejected);
+      result.rejected += rejected.length;
+      announce({ type: 'rejected', count: rejected.length, codes: [rejected[0]!.code] });
+      continue;
+    }
+    // Retry-After is a floor, not a replacement for backoff: "Retry-After: 0"
+    // answered again and again must not become a tight loop.
+    const serverAsked = e.details.retryAfterMs !== undefined;
+    const delay = Math.max(e.details.retryAfterMs ?? 0, backoffMs(attempt++, config.retry.baseMs, config.retry.maxMs));
+    if (Date.now() + delay > deadline) throw e;
+    await sleep(delay, !serverAsked);
   }
 }
 

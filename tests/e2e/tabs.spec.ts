@@ -23,7 +23,10 @@ test('three tabs ingesting 5,000 records each while uploads run: one uploader, n
     for (const tab of tabs) expect(await pending(tab)).toBe(0);
     await expectExactlyOnce(server, 15_000);
     expect(observer.uploads).toBeGreaterThanOrEqual(15_000 / 200);
-    expect(observer.maxInFlight).toBe(1); // one uploader at a time across the tabs
+    // One uploader at a time across the tabs: it keeps at most two uploads in
+    // flight (sw/drain.ts pipelines), and never the same record in two of them.
+    expect(observer.maxInFlight).toBeLessThanOrEqual(2);
+    expect(observer.overlaps).toBe(0);
   } finally {
     await observer.close();
   }
