@@ -412,7 +412,12 @@ export function convertDocument(
     if (pk.type === 'objectId') doc = { _id: new ObjectId(), ...rest };
     else if (pk.type === 'uuid') doc = { _id: new UUID(), ...rest };
   }
-  return new Converter(schema, mode).object(type, doc, path);
+  const converted = new Converter(schema, mode).object(type, doc, path);
+  // The key is stored as text (PostgreSQL text cannot hold NUL), unlike values inside the document.
+  if (typeof converted._id === 'string' && converted._id.includes('\0')) {
+    fail('wrong-type', `${path}._id`, 'a string primary key cannot contain NUL');
+  }
+  return converted;
 }
 
 /**

@@ -74,6 +74,12 @@ test('each rule rejects with its code and the path of the value', () => {
   rejects({ ...valid(), m: cyclic }, 'cyclic-value');
 });
 
+test('a string primary key with NUL is refused on the page, as the server does', () => {
+  const keyed = parseSchema([{ name: 'K', asymmetric: true, primaryKey: '_id', properties: { _id: 'string' } }]);
+  assert.throws(() => convertDocument(keyed, 'K', { _id: 'a\0b' }), { code: 'wrong-type', path: 'K._id' });
+  assert.doesNotThrow(() => convertDocument(keyed, 'K', { _id: 'a b' }));
+});
+
 test('primary keys of different types never collide', () => {
   assert.notEqual(primaryKeyString('1'), primaryKeyString(Long.fromNumber(1)));
   assert.equal(primaryKeyString(Long.fromNumber(1)), primaryKeyString(Long.fromBigInt(1n)));
