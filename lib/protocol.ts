@@ -87,6 +87,9 @@ export const SERVER_ERRORS = {
   'body-too-large': { status: 413, message: 'The body is larger than the server accepts.' },
   'unsupported-protocol': { status: 400, message: 'The upload uses a protocol version this server does not speak.' },
   'bad-request': { status: 400, message: 'The request is malformed.' },
+  'owner-mismatch': { status: 403, message: 'A record claims another owner: its "_owner" field is not the id of the user who uploaded it.' },
+  'rate-limited': { status: 429, message: 'Too many requests from this address or user; retry after the Retry-After seconds.' },
+  'request-timeout': { status: 408, message: 'The request was not received in full within the server\'s time limit.' },
   'internal': { status: 500, message: 'The server failed; nothing of this request was stored.' },
 } as const;
 export type ServerErrorCode = keyof typeof SERVER_ERRORS;

@@ -1,19 +1,34 @@
 /**
- * Authentication: anonymous users with short-lived access tokens and
- * long-lived refresh tokens, and the admin key.
+ * Authentication: sessions with short-lived access tokens and long-lived
+ * refresh tokens, three ways to log in (anonymous, API key, the app's own
+ * JWT), logout and revocation, and the admin key.
  *
- * - Access token: an HS256 JWT (`sub` = user id, `iss` = `sw-ingest`),
- *   checked without a database read.
+ * - Session: one login. A user has one (anonymous) or many (an API key or a
+ *   JWT user on several devices). Stored with the SHA-256 of its refresh
+ *   token, the API key it came from, and when it was revoked.
+ * - Access token: an HS256 JWT (`sub` = user id, `sid` = session id, `iss` =
+ *   `sw-ingest`), checked without a database read, plus a lookup in the
+ *   {@link RevocationList}: an in-memory set of sessions revoked within the
+ *   last access-token lifetime, reloaded from the database at most every
+ *   `revocationCheckIntervalMs` (default 2 s). So a logout or a revoked API
+ *   key stops that session's uploads within two seconds on every server on
+ *   the database, for one indexed query per server per interval instead of
+ *   one per request.
  * - Refresh token: 32 random bytes, base64url; the server keeps only its
  *   SHA-256. Refresh tokens are **not rotated**: `/auth/refresh` answers the
  *   same refresh token with a new access token, so a refresh whose reply is
- *   lost can simply be repeated (no race between tabs or a killed SW).
+ *   lost can simply be repeated (no race between tabs or a killed SW). A
+ *   refresh is checked against the database every time: once the session is
+ *   logged out or its API key revoked, it answers 401 at once.
+ * - API key: `swi_` + 32 random bytes, base64url, shown once by `sw-ingest
+ *   keys create`; stored as its SHA-256. One user per key: `api-key:<id>`.
  * - Admin key: compared in constant time; user tokens never pass it.
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { PATHS, type Session } from '../lib/protocol.js';
+import type { CustomJwtVerifier } from './custom-jwt.js';
 import { sendError } from './errors.js';
 import type { Store } from './store.js';
 
@@ -21,6 +36,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The `sub` of the verified access token; set by {@link requireUser}. */
     userId: string;
+    /** The `sid` of the verified access token; set by {@link requireUser}. */
+    sessionId: string;
   }
 }
 
@@ -28,13 +45,25 @@ declare module 'fastify' {
 export const TOKEN_ISSUER = 'sw-ingest';
 /** Default lifetime of an access token. */
 export const DEFAULT_ACCESS_TOKEN_TTL_SEC = 15 * 60;
+/** Default most time between two reloads of the {@link RevocationList}. */
+export const DEFAULT_REVOCATION_CHECK_INTERVAL_MS = 2_000;
+/** Prefix of API keys, so that leaked keys are recognisable (secret scanners). */
+export const API_KEY_PREFIX = 'swi_';
+
+/** What a valid access token says. */
+export interface AccessClaims {
+  userId: string;
+  sessionId: string;
+}
 
 /** Signs and checks access tokens. */
 export interface TokenIssuer {
-  /** A new access token for `userId` and when it expires (ms since the epoch). */
-  issue(userId: string): Promise<{ accessToken: string; accessTokenExpiresAt: number }>;
-  /** The user id of a valid token; throws jose's error for an invalid or expired one. */
-  verify(token: string): Promise<string>;
+  /** A new access token for a session and when it expires (ms since the epoch). */
+  issue(userId: string, sessionId: string): Promise<{ accessToken: string; accessTokenExpiresAt: number }>;
+  /** The claims of a valid token; throws jose's error for an invalid or expired one. */
+  verify(token: string): Promise<AccessClaims>;
+  /** Lifetime of the tokens it issues, in seconds. */
+  readonly ttlSec: number;
 }
 
 /**
@@ -46,9 +75,10 @@ export interface TokenIssuer {
 export function createTokenIssuer(jwtSecret: string, accessTokenTtlSec = DEFAULT_ACCESS_TOKEN_TTL_SEC): TokenIssuer {
   const key = new TextEncoder().encode(jwtSecret);
   return {
-    async issue(userId) {
+    ttlSec: accessTokenTtlSec,
+    async issue(userId, sessionId) {
       const exp = Math.floor(Date.now() / 1000) + accessTokenTtlSec;
-      const accessToken = await new SignJWT({})
+      const accessToken = await new SignJWT({ sid: sessionId })
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
         .setSubject(userId)
         .setIssuer(TOKEN_ISSUER)
@@ -63,14 +93,23 @@ export function createTokenIssuer(jwtSecret: string, accessTokenTtlSec = DEFAULT
         algorithms: ['HS256'],
         requiredClaims: ['sub', 'exp'],
       });
-      return payload.sub!;
+      // Tokens of version 1 carry no sid: their session id is the anonymous user's id.
+      const sid = typeof payload.sid === 'string' ? payload.sid : payload.sub!;
+      return { userId: payload.sub!, sessionId: sid };
     },
   };
 }
 
-/** The SHA-256 (hex) under which a refresh token is stored. */
-export function hashRefreshToken(refreshToken: string): string {
-  return createHash('sha256').update(refreshToken).digest('hex');
+/** The SHA-256 (hex) under which refresh tokens and API keys are stored. */
+export function sha256Hex(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** A new API key: its id, the key to show once, and the hash to store. */
+export function generateApiKey(): { id: string; key: string; keyHash: string; userId: string } {
+  const id = randomBytes(8).toString('hex');
+  const key = API_KEY_PREFIX + randomBytes(32).toString('base64url');
+  return { id, key, keyHash: sha256Hex(key), userId: `api-key:${id}` };
 }
 
 /** The token of an `Authorization: Bearer <token>` header, if there is one. */
@@ -80,23 +119,79 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 }
 
 /**
+ * The sessions revoked within the last access-token lifetime, as a set in
+ * memory, reloaded from the store when it is older than `intervalMs` (the
+ * reload is shared by the requests that arrive meanwhile). A session
+ * revoked by this server is added at once; one revoked by another server
+ * or by `sw-ingest keys revoke` is seen at the next reload. With
+ * `intervalMs` 0 every request reads the store.
+ */
+export class RevocationList {
+  private revoked = new Set<string>();
+  private loadedAt = Number.NEGATIVE_INFINITY;
+  private loading: Promise<void> | undefined;
+
+  /**
+   * @param store - where sessions are kept
+   * @param windowMs - how far back to look: the access-token lifetime (older sessions' tokens have expired)
+   * @param intervalMs - most time between reloads
+   */
+  constructor(private readonly store: Store, private readonly windowMs: number, private readonly intervalMs: number) {}
+
+  /** Whether the session was revoked (logged out, or its API key revoked). */
+  async isRevoked(sessionId: string): Promise<boolean> {
+    if (Date.now() - this.loadedAt >= this.intervalMs) await this.reload();
+    return this.revoked.has(sessionId);
+  }
+
+  /** Records a revocation made by this server, effective at once. */
+  add(sessionId: string): void {
+    this.revoked.add(sessionId);
+  }
+
+  private reload(): Promise<void> {
+    this.loading ??= (async () => {
+      const started = Date.now();
+      try {
+        // A minute of slack for clock differences between servers.
+        const ids = await this.store.revokedSessionIds(started - this.windowMs - 60_000);
+        this.revoked = new Set(ids);
+        this.loadedAt = started;
+      } finally {
+        this.loading = undefined;
+      }
+    })();
+    return this.loading;
+  }
+}
+
+/**
  * An `onRequest` hook that admits only requests with a valid access token
- * and sets `request.userId`. Runs before the body is read, so unauthenticated
+ * of a session that is not revoked, and sets `request.userId` and
+ * `request.sessionId`. Runs before the body is read, so unauthenticated
  * uploads cost no parsing.
  *
  * @param issuer - from {@link createTokenIssuer}
+ * @param revocations - the revoked sessions
  */
-export function requireUser(issuer: TokenIssuer) {
+export function requireUser(issuer: TokenIssuer, revocations: RevocationList): onRequestAsyncHookHandler {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const token = bearerToken(request);
     if (token === undefined) return sendError(reply, 'unauthorized', { message: 'Missing "Authorization: Bearer <accessToken>" header.' });
+    let claims: AccessClaims;
     try {
-      request.userId = await issuer.verify(token);
-      return undefined;
+      claims = await issuer.verify(token);
     } catch (err) {
       const expired = err instanceof joseErrors.JWTExpired;
       return sendError(reply, 'unauthorized', { message: expired ? 'The access token has expired; refresh it.' : 'The access token is not valid.' });
     }
+    // A store failure here throws: 500, and the client retries.
+    if (await revocations.isRevoked(claims.sessionId)) {
+      return sendError(reply, 'unauthorized', { message: 'The session was logged out or its API key revoked; log in again.' });
+    }
+    request.userId = claims.userId;
+    request.sessionId = claims.sessionId;
+    return undefined;
   };
 }
 
@@ -120,20 +215,29 @@ export function requireAdmin(adminKey: string) {
 export interface AuthRouteOptions {
   store: Store;
   issuer: TokenIssuer;
+  revocations: RevocationList;
   /** Whether `POST {prefix}/auth/anonymous` creates users. @default true */
   anonymous: boolean;
+  /** Checks app JWTs for `POST {prefix}/auth/jwt`; without it that route answers 403. */
+  customJwt?: CustomJwtVerifier | undefined;
+  /** Extra `onRequest` hooks of the login routes (rate limits). */
+  loginHooks?: onRequestAsyncHookHandler[];
 }
 
 /**
- * Registers `POST /auth/anonymous` and `POST /auth/refresh` (see
- * {@link PATHS}) on `app`, under whatever prefix `app` was registered with,
- * and a JSON parser for that context that accepts an empty body.
+ * Registers the routes of {@link PATHS} under `/auth` on `app`, under
+ * whatever prefix `app` was registered with, and a JSON parser for that
+ * context that accepts an empty body:
+ * - `POST /auth/anonymous`, `/auth/api-key`, `/auth/jwt`: log in, answering a {@link Session};
+ * - `POST /auth/refresh`: a new access token for a live session;
+ * - `POST /auth/logout`: revokes the session (204, also when it was already revoked).
  *
  * @param app - a fastify instance or encapsulated plugin context
  * @param options - see {@link AuthRouteOptions}
  */
 export function registerAuthRoutes(app: FastifyInstance, options: AuthRouteOptions): void {
-  const { store, issuer } = options;
+  const { store, issuer, revocations } = options;
+  const loginHooks = options.loginHooks ?? [];
   // The auth routes take no body, but clients often send `Content-Type:
   // application/json` on every POST; fastify refuses that with an empty body.
   app.removeContentTypeParser('application/json');
@@ -146,19 +250,64 @@ export function registerAuthRoutes(app: FastifyInstance, options: AuthRouteOptio
     }
   });
 
-  app.post(PATHS.anonymousLogin, async (_request, reply) => {
-    if (!options.anonymous) return sendError(reply, 'anonymous-disabled');
-    const userId = randomUUID();
+  /** Records a new session for `userId` and answers it. */
+  async function startSession(userId: string, apiKeyId?: string): Promise<Session> {
+    const sessionId = randomUUID();
     const refreshToken = randomBytes(32).toString('base64url');
-    await store.createUser(userId, hashRefreshToken(refreshToken), Date.now());
-    return { userId, refreshToken, ...(await issuer.issue(userId)) } satisfies Session;
+    await store.createSession({
+      id: sessionId, userId, refreshTokenHash: sha256Hex(refreshToken), createdAt: Date.now(),
+      ...(apiKeyId === undefined ? {} : { apiKeyId }),
+    });
+    return { userId, refreshToken, ...(await issuer.issue(userId, sessionId)) };
+  }
+
+  // Login routes take no body: a small limit keeps floods cheap.
+  const loginRoute = { bodyLimit: 4096, onRequest: loginHooks };
+
+  app.post(PATHS.anonymousLogin, loginRoute, async (_request, reply) => {
+    if (!options.anonymous) return sendError(reply, 'anonymous-disabled');
+    return startSession(randomUUID());
   });
 
-  app.post(PATHS.refresh, async (request, reply) => {
+  app.post(PATHS.apiKeyLogin, loginRoute, async (request, reply) => {
+    const key = bearerToken(request);
+    if (key === undefined) return sendError(reply, 'unauthorized', { message: 'Missing "Authorization: Bearer <api key>" header.' });
+    const found = await store.findApiKey(sha256Hex(key));
+    if (found === undefined) return sendError(reply, 'unauthorized', { message: 'The API key is not valid or was revoked.' });
+    return startSession(found.userId, found.id);
+  });
+
+  app.post(PATHS.jwtLogin, loginRoute, async (request, reply) => {
+    if (options.customJwt === undefined) {
+      return sendError(reply, 'forbidden', { message: 'JWT login is not configured on this server (--jwt-secret or --jwks).' });
+    }
+    const token = bearerToken(request);
+    if (token === undefined) return sendError(reply, 'unauthorized', { message: 'Missing "Authorization: Bearer <JWT>" header.' });
+    let userId: string;
+    try {
+      userId = await options.customJwt(token);
+    } catch (err) {
+      // jose's messages name the failed check ("unexpected \"aud\" claim value"), never the token or key.
+      const detail = err instanceof joseErrors.JOSEError || err instanceof Error ? `: ${err.message}` : '';
+      return sendError(reply, 'unauthorized', { message: `The JWT is not valid${detail.slice(0, 200)}.` });
+    }
+    return startSession(userId);
+  });
+
+  app.post(PATHS.refresh, { bodyLimit: 4096 }, async (request, reply) => {
     const refreshToken = bearerToken(request);
     if (refreshToken === undefined) return sendError(reply, 'unauthorized', { message: 'Missing "Authorization: Bearer <refreshToken>" header.' });
-    const userId = await store.findUserByRefreshTokenHash(hashRefreshToken(refreshToken));
-    if (userId === undefined) return sendError(reply, 'unauthorized', { message: 'The refresh token is not valid; log in again.' });
-    return { userId, refreshToken, ...(await issuer.issue(userId)) } satisfies Session;
+    const session = await store.findSession(sha256Hex(refreshToken));
+    if (session === undefined) return sendError(reply, 'unauthorized', { message: 'The refresh token is not valid, or its session was logged out or its API key revoked; log in again.' });
+    return { userId: session.userId, refreshToken, ...(await issuer.issue(session.userId, session.id)) } satisfies Session;
+  });
+
+  app.post(PATHS.logout, { bodyLimit: 4096 }, async (request, reply) => {
+    const refreshToken = bearerToken(request);
+    if (refreshToken === undefined) return sendError(reply, 'unauthorized', { message: 'Missing "Authorization: Bearer <refreshToken>" header.' });
+    const sessionId = await store.revokeSession(sha256Hex(refreshToken), Date.now());
+    if (sessionId !== undefined) revocations.add(sessionId);
+    // Idempotent: logging out twice, or with an unknown token, is not an error.
+    return reply.code(204).send();
   });
 }

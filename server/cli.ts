@@ -1,10 +1,12 @@
 /**
- * The `sw-ingest` command line: `serve`, `export` and `help`.
+ * The `sw-ingest` command line: `serve`, `export`, `stats`, `keys` and `help`.
  *
  * Exit codes: 0 success, 1 failure at run time (bad schema file, database,
- * port in use), 2 usage error (unknown verb or option, missing option).
- * stdout carries only the listening line (`serve`) or the NDJSON (`export`);
- * everything else goes to stderr.
+ * port in use, no such key), 2 usage error (unknown verb or option, missing
+ * option). stdout carries only the listening line (`serve`), the NDJSON
+ * (`export`), the table (`stats`, `keys list`) or the new key (`keys
+ * create`); everything else goes to stderr. No secret is ever printed but
+ * the API key that `keys create` makes, once.
  */
 import { createWriteStream, realpathSync, type WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -13,10 +15,14 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseSchema, type ObjectSchema, type ParsedSchema } from '../lib/schema.js';
-import { buildApp } from './app.js';
+import type { JSONWebKeySet } from 'jose';
+import { buildApp, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_CSP, DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_REQUEST_TIMEOUT_MS, normalizeOrigin } from './app.js';
+import { generateApiKey } from './auth.js';
+import { createCustomJwtVerifier, type CustomJwtConfig } from './custom-jwt.js';
 import { csvChunks, ndjsonChunks, receivedBetween } from './export-format.js';
 import { DEFAULT_DB, openStore, parseDbLocation, type DbLocation } from './open-store.js';
 import { DEFAULT_PG_POOL_MAX } from './postgres-store.js';
+import { DEFAULT_RATE_LIMITS, type RateLimitOptions } from './rate-limits.js';
 import { loadServerSecrets } from './secrets.js';
 
 const HELP = {
@@ -26,6 +32,7 @@ Commands:
   serve     run the ingest backend
   export    print a collection as NDJSON (Extended JSON) or CSV, reading the database directly
   stats     print each collection's count and latest receive time
+  keys      create, list or revoke API keys (credentials for devices and services)
   help      show help; "sw-ingest help <command>" for a command's options
 `,
   serve: `Usage: sw-ingest serve --schema <file.json> [options]
@@ -45,6 +52,27 @@ Options (each also read from the environment variable shown):
                       in the database, shared by every server on it
   --demo              add the unauthenticated GET /api/demo/summary  SW_INGEST_DEMO=1
   --no-anonymous      turn off anonymous login                       SW_INGEST_ANONYMOUS=0
+
+JWT login (POST /api/ingest/auth/jwt) with your identity provider's tokens, off unless:
+  --jwt-secret <s>    HS256 secret shared with it (>= 32 bytes)      SW_INGEST_JWT_HS256_SECRET
+  --jwks <file.json>  or its public keys (RS*, PS*, ES*, EdDSA)       SW_INGEST_JWKS
+  --jwt-issuer <iss>  required "iss" (required with either above)    SW_INGEST_JWT_ISSUER
+  --jwt-audience <a>  required "aud"; a comma list accepts any       SW_INGEST_JWT_AUDIENCE
+
+Browsers, limits and headers:
+  --cors-origin <o>   let pages of origin <o> call the ingest API;   SW_INGEST_CORS_ORIGINS (comma list)
+                      repeat or comma-separate (same-origin always works)
+  --body-limit <n>    largest upload body in bytes (413 above)       SW_INGEST_BODY_LIMIT (default ${DEFAULT_BODY_LIMIT_BYTES})
+  --max-records <n>   most records per upload                        SW_INGEST_MAX_RECORDS (default ${DEFAULT_MAX_RECORDS_PER_BATCH})
+  --rate-limit-ip <n>    requests per minute per client IP           SW_INGEST_RATE_LIMIT_IP (default ${DEFAULT_RATE_LIMITS.perIp}; 0: off)
+  --rate-limit-login <n> logins per minute per client IP             SW_INGEST_RATE_LIMIT_LOGIN (default ${DEFAULT_RATE_LIMITS.logins}; 0: off)
+  --rate-limit-user <n>  uploads per minute per user                 SW_INGEST_RATE_LIMIT_USER (default ${DEFAULT_RATE_LIMITS.perUser}; 0: off)
+  --trust-proxy <v>   behind a proxy: true, a hop count, or its      SW_INGEST_TRUST_PROXY
+                      addresses (comma list), so limits count the client's IP
+  --request-timeout <ms> time to receive a whole request (408)       SW_INGEST_REQUEST_TIMEOUT (default ${DEFAULT_REQUEST_TIMEOUT_MS})
+  --csp <policy>      Content-Security-Policy of every answer, or    SW_INGEST_CSP
+                      "off" (default: ${DEFAULT_CSP.split('; ').slice(0, 2).join('; ')}; …)
+
   SW_INGEST_LOG_LEVEL sets the log level on stderr (default warn)
 
 On success prints one line to stdout: sw-ingest listening on http://HOST:PORT
@@ -69,6 +97,18 @@ SIGTERM/SIGINT finish in-flight requests, close the database and exit 0.
 Prints one line per collection: name, count, latest receive time (server clock).
   --db <url>           as for serve              SW_INGEST_DB, else DATABASE_URL (default ${DEFAULT_DB})
 `,
+  keys: `Usage: sw-ingest keys create [--name <name>] [--db <url>]
+       sw-ingest keys list [--db <url>]
+       sw-ingest keys revoke <id> [--db <url>]
+
+API keys log a client in as one user each (api-key:<id>): Credentials.apiKey(key) on the
+page, or POST /api/ingest/auth/api-key with "Authorization: Bearer <key>".
+  create   prints the new key on stdout, once: only its SHA-256 is stored
+  list     id, name, user, created and revoked times (never the keys)
+  revoke   the key stops logging in, and its sessions stop refreshing at once and
+           uploading within seconds (on every server of the database)
+  --db <url>           as for serve              SW_INGEST_DB, else DATABASE_URL (default ${DEFAULT_DB})
+`,
 } as const;
 
 /** A usage mistake: reported with exit code 2. */
@@ -85,11 +125,13 @@ export async function main(argv: string[]): Promise<number> {
         return await exportCollection(args);
       case 'stats':
         return await printStats(args);
+      case 'keys':
+        return await keys(args);
       case 'help':
       case '--help':
       case '-h': {
         const topic = args[0] ?? 'main';
-        if (!(topic in HELP)) throw new UsageError(`no help for "${topic}"; commands: serve, export, stats, help`);
+        if (!(topic in HELP)) throw new UsageError(`no help for "${topic}"; commands: serve, export, stats, keys, help`);
         process.stdout.write(HELP[topic as keyof typeof HELP]);
         return 0;
       }
@@ -100,7 +142,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (err) {
     if (err instanceof UsageError || isParseArgsError(err)) {
-      process.stderr.write(`sw-ingest: ${(err as Error).message}\n${verb === 'serve' || verb === 'export' ? HELP[verb] : HELP.main}`);
+      process.stderr.write(`sw-ingest: ${(err as Error).message}\n${verb === 'serve' || verb === 'export' || verb === 'keys' ? HELP[verb] : HELP.main}`);
       return 2;
     }
     process.stderr.write(`sw-ingest: ${(err as Error).message}\n`);
@@ -177,6 +219,19 @@ async function serve(args: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       demo: { type: 'boolean' },
       'no-anonymous': { type: 'boolean' },
+      'jwt-secret': { type: 'string' },
+      jwks: { type: 'string' },
+      'jwt-issuer': { type: 'string' },
+      'jwt-audience': { type: 'string' },
+      'cors-origin': { type: 'string', multiple: true },
+      'body-limit': { type: 'string' },
+      'max-records': { type: 'string' },
+      'rate-limit-ip': { type: 'string' },
+      'rate-limit-login': { type: 'string' },
+      'rate-limit-user': { type: 'string' },
+      'trust-proxy': { type: 'string' },
+      'request-timeout': { type: 'string' },
+      csp: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -196,6 +251,23 @@ async function serve(args: string[]): Promise<number> {
   const dataDir = values['data-dir'] ?? env('SW_INGEST_DATA_DIR') ?? (db.kind === 'sqlite' ? path.dirname(db.file) : './data');
   const demo = values.demo === true || envFlag('SW_INGEST_DEMO', false);
   const anonymous = values['no-anonymous'] === true ? false : envFlag('SW_INGEST_ANONYMOUS', true);
+  const corsOrigins = parseOrigins(values['cors-origin'] ?? (env('SW_INGEST_CORS_ORIGINS') === undefined ? [] : [env('SW_INGEST_CORS_ORIGINS')!]));
+  const bodyLimitBytes = parseCount('--body-limit', values['body-limit'] ?? env('SW_INGEST_BODY_LIMIT'), 1024, 1024 ** 3);
+  const maxRecordsPerBatch = parseCount('--max-records', values['max-records'] ?? env('SW_INGEST_MAX_RECORDS'), 1, 1_000_000);
+  const rateLimits: Partial<RateLimitOptions> = {};
+  for (const [option, variable, field] of [
+    ['rate-limit-ip', 'SW_INGEST_RATE_LIMIT_IP', 'perIp'],
+    ['rate-limit-login', 'SW_INGEST_RATE_LIMIT_LOGIN', 'logins'],
+    ['rate-limit-user', 'SW_INGEST_RATE_LIMIT_USER', 'perUser'],
+  ] as const) {
+    const n = parseCount(`--${option}`, values[option] ?? env(variable), 0, 10_000_000);
+    if (n !== undefined) rateLimits[field] = n;
+  }
+  const requestTimeoutMs = parseCount('--request-timeout', values['request-timeout'] ?? env('SW_INGEST_REQUEST_TIMEOUT'), 1000, 3_600_000);
+  const trustProxy = parseTrustProxy(values['trust-proxy'] ?? env('SW_INGEST_TRUST_PROXY'));
+  const cspText = values.csp ?? env('SW_INGEST_CSP');
+  const contentSecurityPolicy = cspText === undefined ? undefined : cspText.toLowerCase() === 'off' ? false : cspText;
+  const customJwt = await customJwtConfig(values);
 
   const schema = await loadSchemaFile(schemaFile);
   // Until the app's logger exists, idle-connection errors go to stderr.
@@ -213,6 +285,14 @@ async function serve(args: string[]): Promise<number> {
     adminKey: secrets.adminKey,
     jwtSecret: secrets.jwtSecret,
     ...(staticDir === undefined ? {} : { staticDir }),
+    ...(customJwt === undefined ? {} : { customJwt }),
+    ...(bodyLimitBytes === undefined ? {} : { bodyLimitBytes }),
+    ...(maxRecordsPerBatch === undefined ? {} : { maxRecordsPerBatch }),
+    ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
+    ...(trustProxy === undefined ? {} : { trustProxy }),
+    ...(contentSecurityPolicy === undefined ? {} : { contentSecurityPolicy }),
+    corsOrigins,
+    rateLimits,
     logger: { level: env('SW_INGEST_LOG_LEVEL') ?? 'warn', stream: process.stderr },
   });
   logIdleError = (err) => app.log.error({ err }, 'idle database connection failed');
@@ -246,6 +326,66 @@ async function serve(args: string[]): Promise<number> {
   await app.close(); // stops accepting, waits for in-flight requests
   await store.close();
   return 0;
+}
+
+/** A whole number option between `min` and `max`, or undefined when not given. */
+function parseCount(name: string, text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max) throw new UsageError(`${name} "${text}": expected a whole number from ${min} to ${max}`);
+  return n;
+}
+
+/** `--cors-origin` values (each may be a comma list) as origins. */
+function parseOrigins(values: string[]): string[] {
+  const origins = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  try {
+    return origins.map(normalizeOrigin);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** `--trust-proxy`: true/false, a hop count, or addresses (comma list), as fastify takes them. */
+function parseTrustProxy(text: string | undefined): boolean | number | string[] | undefined {
+  if (text === undefined) return undefined;
+  if (['true', 'false'].includes(text.toLowerCase())) return text.toLowerCase() === 'true';
+  if (/^\d+$/.test(text)) return Number(text);
+  return text.split(',').map((v) => v.trim()).filter((v) => v !== '');
+}
+
+/** The custom JWT settings, checked; undefined when JWT login is off. */
+async function customJwtConfig(values: Record<string, unknown>): Promise<CustomJwtConfig | undefined> {
+  const secret = (values['jwt-secret'] as string | undefined) ?? env('SW_INGEST_JWT_HS256_SECRET');
+  const jwksFile = (values.jwks as string | undefined) ?? env('SW_INGEST_JWKS');
+  const issuer = (values['jwt-issuer'] as string | undefined) ?? env('SW_INGEST_JWT_ISSUER');
+  const audienceText = (values['jwt-audience'] as string | undefined) ?? env('SW_INGEST_JWT_AUDIENCE');
+  if (secret === undefined && jwksFile === undefined) {
+    if (issuer !== undefined || audienceText !== undefined) throw new UsageError('--jwt-issuer and --jwt-audience need --jwt-secret or --jwks');
+    return undefined;
+  }
+  if (secret !== undefined && jwksFile !== undefined) throw new UsageError('give --jwt-secret or --jwks, not both');
+  if (issuer === undefined || audienceText === undefined) throw new UsageError('JWT login needs --jwt-issuer and --jwt-audience');
+  const audiences = audienceText.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  const audience = audiences.length === 1 ? audiences[0]! : audiences;
+  let config: CustomJwtConfig;
+  if (secret !== undefined) {
+    config = { secret, issuer, audience };
+  } else {
+    let jwks: JSONWebKeySet;
+    try {
+      jwks = JSON.parse(await fs.readFile(jwksFile!, 'utf8')) as JSONWebKeySet;
+    } catch (err) {
+      throw new Error(`JWKS file ${jwksFile}: ${(err as Error).message}`);
+    }
+    config = { jwks, issuer, audience };
+  }
+  try {
+    createCustomJwtVerifier(config); // checks the secret's length and the keys
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return config;
 }
 
 async function exportCollection(args: string[]): Promise<number> {
@@ -325,6 +465,62 @@ async function printStats(args: string[]): Promise<number> {
     await store.close();
   }
   return 0;
+}
+
+/** `sw-ingest keys create|list|revoke`. */
+async function keys(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: { db: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    process.stdout.write(HELP.keys);
+    return 0;
+  }
+  const [action, ...rest] = positionals;
+  if (action === undefined) throw new UsageError('keys: missing action (create, list or revoke)');
+  if (!['create', 'list', 'revoke'].includes(action)) throw new UsageError(`keys: unknown action "${action}"; expected create, list or revoke`);
+  if (action !== 'create' && values.name !== undefined) throw new UsageError(`keys ${action}: --name is only for create`);
+  if (action === 'revoke' ? rest.length !== 1 : rest.length !== 0) {
+    throw new UsageError(action === 'revoke' ? 'keys revoke: give exactly one key id (see keys list)' : `keys ${action}: unexpected argument "${rest[0]}"`);
+  }
+  const name = values.name ?? '';
+  if (name.length > 200 || /[\0-\x1f\x7f]/.test(name)) throw new UsageError('keys create: --name must be at most 200 characters, without control characters');
+  // create may prepare a database no server has opened yet; list and revoke need an existing one.
+  const store = await openStore(chooseDb(values.db), { mustExist: action !== 'create', poolMax: 1 });
+  try {
+    if (action === 'create') {
+      const key = generateApiKey();
+      await store.createApiKey({ id: key.id, name, userId: key.userId, keyHash: key.keyHash, createdAt: Date.now() });
+      process.stderr.write(`sw-ingest: created API key ${key.id}${name ? ` ("${name}")` : ''} for user ${key.userId}; it is shown once, only its SHA-256 is stored\n`);
+      process.stdout.write(`${key.key}\n`);
+      return 0;
+    }
+    if (action === 'list') {
+      const list = await store.listApiKeys();
+      const nameWidth = Math.max(4, ...list.map((k) => k.name.length));
+      process.stdout.write(`${'id'.padEnd(16)}  ${'name'.padEnd(nameWidth)}  ${'user'.padEnd(24)}  ${'created'.padEnd(24)}  revoked\n`);
+      for (const k of list) {
+        const revoked = k.revokedAt === null ? '-' : new Date(k.revokedAt).toISOString();
+        process.stdout.write(`${k.id.padEnd(16)}  ${k.name.padEnd(nameWidth)}  ${k.userId.padEnd(24)}  ${new Date(k.createdAt).toISOString().padEnd(24)}  ${revoked}\n`);
+      }
+      return 0;
+    }
+    const id = rest[0]!;
+    const result = await store.revokeApiKey(id, Date.now());
+    if (result === undefined) {
+      process.stderr.write(`sw-ingest: no API key "${id.slice(0, 100)}" (see sw-ingest keys list)\n`);
+      return 1;
+    }
+    process.stderr.write(result.alreadyRevoked
+      ? `sw-ingest: API key ${id} was already revoked\n`
+      : `sw-ingest: revoked API key ${id} and its ${result.sessions} session(s)\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
 }
 
 /** Whether this module is the script node was started with (not imported by bin/sw-ingest.js). */

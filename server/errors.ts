@@ -6,6 +6,8 @@
  * fastify's `lib/errors.js`, but the catalogue lives in `lib/protocol.ts` so
  * that the service worker reads the same codes it is sent.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { SERVER_ERRORS, type ErrorReply, type ServerErrorCode } from '../lib/protocol.js';
 
@@ -50,7 +52,9 @@ function codeForFastifyError(err: FastifyError): ServerErrorCode {
     case 403: return 'forbidden';
     case 404: return 'not-found';
     case 413: return 'body-too-large';
+    case 408: return 'request-timeout';
     case 415: return 'unsupported-media-type';
+    case 429: return 'rate-limited';
   }
   const status = err.statusCode ?? 500;
   return status >= 400 && status < 500 ? 'bad-request' : 'internal';
@@ -76,4 +80,26 @@ export function installErrorHandlers(app: FastifyInstance): void {
     // fastify's 4xx messages describe the request ("Unexpected token … in JSON"), never the server.
     return sendError(reply, code, code === 'bad-request' ? { message: err.message } : {});
   });
+}
+
+/**
+ * fastify's `clientErrorHandler`: answers what Node's HTTP parser refuses
+ * before a request exists (a request not received within `requestTimeout`,
+ * headers too large, bytes that are not HTTP) with a catalogue body, and
+ * hangs up. Unlike fastify's default it logs nothing of the error, whose
+ * `rawPacket` may hold the request's headers, bearer tokens included.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const code: ServerErrorCode = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request-timeout' : 'bad-request';
+  const { status } = SERVER_ERRORS[code];
+  const message = code === 'request-timeout'
+    ? SERVER_ERRORS['request-timeout'].message
+    : err.code === 'HPE_HEADER_OVERFLOW' ? 'The request headers are too large.' : 'The request is not valid HTTP.';
+  const body = JSON.stringify({ error: { code, message } } satisfies ErrorReply);
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n`
+      + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
 }

@@ -4,14 +4,14 @@
  * idempotent transaction, and answers only after the commit.
  */
 import { BSON, calculateObjectSize, type Document } from 'bson';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { IngestError } from '../lib/errors.js';
 import {
   BSON_CONTENT_TYPE, MAX_DOCUMENT_BYTES, PATHS, PROTOCOL_VERSION,
   type RecordResult, type UploadRecord, type UploadReply,
 } from '../lib/protocol.js';
 import { convertDocument, primaryKeyString, type ParsedSchema } from '../lib/schema.js';
-import { requireUser, type TokenIssuer } from './auth.js';
+import { requireUser, type RevocationList, type TokenIssuer } from './auth.js';
 import { decodeUpload } from './decode-upload.js';
 import { sendError } from './errors.js';
 import type { Store, StoredRow } from './store.js';
@@ -21,6 +21,9 @@ export interface IngestRouteOptions {
   store: Store;
   schema: ParsedSchema;
   issuer: TokenIssuer;
+  revocations: RevocationList;
+  /** `onRequest` hooks run once the user is known (the per-user rate limit). */
+  userHooks?: onRequestAsyncHookHandler[];
   /** Largest accepted body; larger ones get 413 `body-too-large`. */
   bodyLimitBytes: number;
   /** Most records per upload; more get 400 `too-many-records`. */
@@ -36,13 +39,15 @@ export interface IngestRouteOptions {
  */
 export function registerIngestRoute(app: FastifyInstance, options: IngestRouteOptions): void {
   const { store, schema } = options;
-  app.decorateRequest('userId', ''); // declared up front so fastify keeps one request shape
+  // Declared up front so fastify keeps one request shape.
+  app.decorateRequest('userId', '');
+  app.decorateRequest('sessionId', '');
   app.addContentTypeParser(BSON_CONTENT_TYPE, { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   app.post<{ Body: Buffer }>(PATHS.batches, {
     bodyLimit: options.bodyLimitBytes,
     // Both run before the body is read: a refused upload costs no parsing.
-    onRequest: [requireUser(options.issuer), requireBsonBody],
+    onRequest: [requireUser(options.issuer, options.revocations), ...(options.userHooks ?? []), requireBsonBody],
   }, async (request, reply) => {
     const decoded = decodeUpload(request.body, schema, options.maxRecordsPerBatch);
     if (!decoded.ok) return sendError(reply, decoded.problem.code, decoded.problem);
@@ -53,7 +58,7 @@ export function registerIngestRoute(app: FastifyInstance, options: IngestRouteOp
     const rowIndex: number[] = []; // rows[k] answers records[rowIndex[k]]
     const receivedAt = Date.now();
     for (const [i, record] of records.entries()) {
-      const checked = checkRecord(schema, record, i);
+      const checked = checkRecord(schema, record, i, request.userId);
       if ('rejected' in checked) {
         results[i] = checked.rejected;
         continue;
@@ -87,19 +92,33 @@ async function requireBsonBody(request: FastifyRequest, reply: FastifyReply): Pr
 /** A record that passed: its storage key and the server's own BSON of it. */
 type CheckedRecord = { id: string; bytes: Uint8Array } | { rejected: RecordResult & { s: 'rejected' } };
 
+/** The field by which a document claims its owner, when its type declares it (a string). */
+export const OWNER_FIELD = '_owner';
+/** Deepest nesting of documents and arrays in a stored document (MongoDB's limit). */
+export const MAX_NESTING_DEPTH = 100;
+
 /**
  * Decodes one record's document and validates it in `wire` mode (exact BSON
  * types only). The stored bytes are re-serialized from the converted
  * document, never the client's bytes, so nothing unvalidated is kept.
+ *
+ * Before validation, the decoded document is walked once: a key
+ * `__proto__` anywhere is refused (`invalid-field-name`: assigned to a
+ * plain object it would replace that object's prototype instead of
+ * becoming data), and so is nesting deeper than {@link MAX_NESTING_DEPTH}.
+ * After validation, a declared `_owner` must be the uploading user.
  */
-function checkRecord(schema: ParsedSchema, record: UploadRecord, i: number): CheckedRecord {
+function checkRecord(schema: ParsedSchema, record: UploadRecord, i: number, userId: string): CheckedRecord {
   const reject = (code: string, message: string): CheckedRecord => ({ rejected: { s: 'rejected', code, message } });
   let doc: Document;
   try {
     doc = BSON.deserialize(record.d.buffer.subarray(0, record.d.position), { promoteValues: false });
   } catch (err) {
+    // A RangeError here is BSON nested deeper than the stack allows.
     return reject('malformed-body', `records[${i}].d is not a BSON document: ${(err as Error).message}.`);
   }
+  const shape = shapeProblem(doc, record.c);
+  if (shape !== undefined) return reject(shape.code, shape.message);
   try {
     const converted = convertDocument(schema, record.c, doc, 'wire');
     if (calculateObjectSize(converted) > MAX_DOCUMENT_BYTES) {
@@ -109,6 +128,10 @@ function checkRecord(schema: ParsedSchema, record: UploadRecord, i: number): Che
     if (typeof converted._id === 'string' && converted._id.includes('\0')) {
       return reject('wrong-type', `${record.c}._id: a string primary key must not contain NUL (U+0000).`);
     }
+    const owner = converted[OWNER_FIELD];
+    if (owner !== undefined && owner !== null && owner !== userId) {
+      return reject('owner-mismatch', `${record.c}.${OWNER_FIELD}: the record claims the owner ${JSON.stringify(String(owner).slice(0, 100))}, but it was uploaded by ${JSON.stringify(userId)}.`);
+    }
     return { id: primaryKeyString(converted._id), bytes: BSON.serialize(converted) };
   } catch (err) {
     if (err instanceof IngestError) return reject(err.code, err.message);
@@ -116,4 +139,30 @@ function checkRecord(schema: ParsedSchema, record: UploadRecord, i: number): Che
     if (err instanceof RangeError) return reject('malformed-body', `records[${i}]: the document is nested too deeply.`);
     throw err;
   }
+}
+
+/** Whether a decoded value is a document or array to walk (BSON value classes carry `_bsontype`). */
+function isContainer(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !(v as { _bsontype?: unknown })._bsontype && !(v instanceof Date);
+}
+
+/**
+ * Walks a decoded document (iteratively: depth costs no stack) for a
+ * `__proto__` key and for nesting deeper than {@link MAX_NESTING_DEPTH}.
+ */
+function shapeProblem(doc: Document, collection: string): { code: string; message: string } | undefined {
+  const stack: { value: Record<string, unknown>; depth: number; path: string }[] = [{ value: doc, depth: 1, path: collection }];
+  while (stack.length > 0) {
+    const { value, depth, path } = stack.pop()!;
+    if (depth > MAX_NESTING_DEPTH) {
+      return { code: 'malformed-body', message: `${path}: the document is nested more than ${MAX_NESTING_DEPTH} levels deep.` };
+    }
+    for (const key of Object.keys(value)) {
+      const p = Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`;
+      if (key === '__proto__') return { code: 'invalid-field-name', message: `${p}: the key "__proto__" is not allowed.` };
+      const child = value[key];
+      if (isContainer(child)) stack.push({ value: child, depth: depth + 1, path: p });
+    }
+  }
+  return undefined;
 }

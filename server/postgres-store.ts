@@ -21,7 +21,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { CollectionStats, ExportedRow, InsertOutcome, RecentDoc, Store, StoredRow } from './store.js';
+import type {
+  ApiKeyInfo, CollectionStats, ExportedRow, InsertOutcome, LiveSession, NewApiKey, NewSession, RecentDoc, Store, StoredRow,
+} from './store.js';
 
 /** The PostgreSQL schema (namespace) that holds every table of sw-ingest. */
 export const PG_SCHEMA = 'sw_ingest';
@@ -52,6 +54,34 @@ export const PG_MIGRATIONS: readonly { version: number; sql: string }[] = [
         value text NOT NULL,
         created_at bigint NOT NULL
       );`,
+  },
+  {
+    // Issue 5: several revocable sessions per user, and API keys stored
+    // hashed. Every anonymous user of version 1 becomes one session whose id
+    // is the user id.
+    version: 2,
+    sql: `
+      CREATE TABLE sw_ingest.api_keys (
+        id text PRIMARY KEY,
+        name text NOT NULL,
+        user_id text NOT NULL,
+        key_hash text NOT NULL UNIQUE,
+        created_at bigint NOT NULL,
+        revoked_at bigint
+      );
+      CREATE TABLE sw_ingest.sessions (
+        id text PRIMARY KEY,
+        user_id text NOT NULL,
+        refresh_token_hash text NOT NULL UNIQUE,
+        api_key_id text REFERENCES sw_ingest.api_keys (id),
+        created_at bigint NOT NULL,
+        revoked_at bigint
+      );
+      CREATE INDEX sessions_revoked_at ON sw_ingest.sessions (revoked_at) WHERE revoked_at IS NOT NULL;
+      CREATE INDEX sessions_api_key_id ON sw_ingest.sessions (api_key_id) WHERE api_key_id IS NOT NULL;
+      INSERT INTO sw_ingest.sessions (id, user_id, refresh_token_hash, created_at)
+        SELECT id, id, refresh_token_hash, created_at FROM sw_ingest.users;
+      DROP TABLE sw_ingest.users;`,
   },
 ];
 
@@ -217,15 +247,95 @@ export class PostgresStore implements Store {
     return rows.map((r) => ({ collection: r.collection, doc: r.doc, receivedAt: Number(r.received_at) }));
   }
 
-  /** @inheritDoc Store.createUser */
-  async createUser(userId: string, refreshTokenHash: string, createdAt: number): Promise<void> {
-    await this.pool.query('INSERT INTO sw_ingest.users (id, refresh_token_hash, created_at) VALUES ($1, $2, $3)', [userId, refreshTokenHash, createdAt]);
+  /** @inheritDoc Store.createSession */
+  async createSession(s: NewSession): Promise<void> {
+    await this.pool.query(
+      'INSERT INTO sw_ingest.sessions (id, user_id, refresh_token_hash, api_key_id, created_at) VALUES ($1, $2, $3, $4, $5)',
+      [s.id, s.userId, s.refreshTokenHash, s.apiKeyId ?? null, s.createdAt],
+    );
   }
 
-  /** @inheritDoc Store.findUserByRefreshTokenHash */
-  async findUserByRefreshTokenHash(refreshTokenHash: string): Promise<string | undefined> {
-    const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM sw_ingest.users WHERE refresh_token_hash = $1', [refreshTokenHash]);
+  /** @inheritDoc Store.findSession */
+  async findSession(refreshTokenHash: string): Promise<LiveSession | undefined> {
+    const { rows } = await this.pool.query<LiveSession>(
+      `SELECT s.id, s.user_id AS "userId" FROM sw_ingest.sessions s LEFT JOIN sw_ingest.api_keys k ON k.id = s.api_key_id
+       WHERE s.refresh_token_hash = $1 AND s.revoked_at IS NULL AND k.revoked_at IS NULL`,
+      [refreshTokenHash],
+    );
+    return rows[0];
+  }
+
+  /** @inheritDoc Store.revokeSession */
+  async revokeSession(refreshTokenHash: string, at: number): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      'UPDATE sw_ingest.sessions SET revoked_at = $1 WHERE refresh_token_hash = $2 AND revoked_at IS NULL RETURNING id', [at, refreshTokenHash],
+    );
     return rows[0]?.id;
+  }
+
+  /** @inheritDoc Store.revokedSessionIds */
+  async revokedSessionIds(since: number): Promise<string[]> {
+    // The second half catches a session created while its key was being revoked.
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM sw_ingest.sessions WHERE revoked_at >= $1
+       UNION SELECT s.id FROM sw_ingest.api_keys k JOIN sw_ingest.sessions s ON s.api_key_id = k.id WHERE k.revoked_at >= $1`,
+      [since],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** @inheritDoc Store.createApiKey */
+  async createApiKey(k: NewApiKey): Promise<void> {
+    await this.pool.query(
+      'INSERT INTO sw_ingest.api_keys (id, name, user_id, key_hash, created_at) VALUES ($1, $2, $3, $4, $5)',
+      [k.id, k.name, k.userId, k.keyHash, k.createdAt],
+    );
+  }
+
+  /** @inheritDoc Store.findApiKey */
+  async findApiKey(keyHash: string): Promise<{ id: string; userId: string } | undefined> {
+    const { rows } = await this.pool.query<{ id: string; userId: string }>(
+      'SELECT id, user_id AS "userId" FROM sw_ingest.api_keys WHERE key_hash = $1 AND revoked_at IS NULL', [keyHash],
+    );
+    return rows[0];
+  }
+
+  /** @inheritDoc Store.listApiKeys */
+  async listApiKeys(): Promise<ApiKeyInfo[]> {
+    const { rows } = await this.pool.query<{ id: string; name: string; user_id: string; created_at: string; revoked_at: string | null }>(
+      'SELECT id, name, user_id, created_at, revoked_at FROM sw_ingest.api_keys ORDER BY created_at, id',
+    );
+    return rows.map((r) => ({
+      id: r.id, name: r.name, userId: r.user_id, createdAt: Number(r.created_at), revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+    }));
+  }
+
+  /** @inheritDoc Store.revokeApiKey */
+  async revokeApiKey(id: string, at: number): Promise<{ sessions: number; alreadyRevoked: boolean } | undefined> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ revoked_at: string | null }>('SELECT revoked_at FROM sw_ingest.api_keys WHERE id = $1 FOR UPDATE', [id]);
+      let result: { sessions: number; alreadyRevoked: boolean } | undefined;
+      if (rows[0] === undefined) {
+        result = undefined;
+      } else if (rows[0].revoked_at !== null) {
+        result = { sessions: 0, alreadyRevoked: true };
+      } else {
+        await client.query('UPDATE sw_ingest.api_keys SET revoked_at = $1 WHERE id = $2', [at, id]);
+        const { rowCount } = await client.query(
+          'UPDATE sw_ingest.sessions SET revoked_at = $1 WHERE api_key_id = $2 AND revoked_at IS NULL', [at, id],
+        );
+        result = { sessions: rowCount ?? 0, alreadyRevoked: false };
+      }
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
   }
 
   /**

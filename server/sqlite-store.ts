@@ -8,7 +8,9 @@
  *   in its own transaction, and recorded in `schema_migrations`.
  */
 import Database from 'better-sqlite3';
-import type { CollectionStats, ExportedRow, InsertOutcome, RecentDoc, Store, StoredRow } from './store.js';
+import type {
+  ApiKeyInfo, CollectionStats, ExportedRow, InsertOutcome, LiveSession, NewApiKey, NewSession, RecentDoc, Store, StoredRow,
+} from './store.js';
 
 /** The database layout, one step per version; append, never edit. */
 export const MIGRATIONS: readonly { version: number; sql: string }[] = [
@@ -31,6 +33,34 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
         refresh_token_hash TEXT NOT NULL UNIQUE,
         created_at INTEGER NOT NULL
       );`,
+  },
+  {
+    // Issue 5: a user may have several sessions (API-key and JWT users log in
+    // from many devices), each revocable; API keys, stored hashed. Every
+    // anonymous user of version 1 becomes one session whose id is the user id.
+    version: 2,
+    sql: `
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        key_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      );
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        refresh_token_hash TEXT NOT NULL UNIQUE,
+        api_key_id TEXT REFERENCES api_keys (id),
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      );
+      CREATE INDEX sessions_revoked_at ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;
+      CREATE INDEX sessions_api_key_id ON sessions (api_key_id) WHERE api_key_id IS NOT NULL;
+      INSERT INTO sessions (id, user_id, refresh_token_hash, created_at)
+        SELECT id, id, refresh_token_hash, created_at FROM users;
+      DROP TABLE users;`,
   },
 ];
 
@@ -137,15 +167,66 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ collection: r.collection, doc: r.doc, receivedAt: r.received_at }));
   }
 
-  /** @inheritDoc Store.createUser */
-  async createUser(userId: string, refreshTokenHash: string, createdAt: number): Promise<void> {
-    this.db.prepare('INSERT INTO users (id, refresh_token_hash, created_at) VALUES (?, ?, ?)').run(userId, refreshTokenHash, createdAt);
+  /** @inheritDoc Store.createSession */
+  async createSession(s: NewSession): Promise<void> {
+    this.db.prepare('INSERT INTO sessions (id, user_id, refresh_token_hash, api_key_id, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(s.id, s.userId, s.refreshTokenHash, s.apiKeyId ?? null, s.createdAt);
   }
 
-  /** @inheritDoc Store.findUserByRefreshTokenHash */
-  async findUserByRefreshTokenHash(refreshTokenHash: string): Promise<string | undefined> {
-    const row = this.db.prepare('SELECT id FROM users WHERE refresh_token_hash = ?').get(refreshTokenHash) as { id: string } | undefined;
+  /** @inheritDoc Store.findSession */
+  async findSession(refreshTokenHash: string): Promise<LiveSession | undefined> {
+    return this.db.prepare(
+      `SELECT s.id, s.user_id AS userId FROM sessions s LEFT JOIN api_keys k ON k.id = s.api_key_id
+       WHERE s.refresh_token_hash = ? AND s.revoked_at IS NULL AND k.revoked_at IS NULL`,
+    ).get(refreshTokenHash) as LiveSession | undefined;
+  }
+
+  /** @inheritDoc Store.revokeSession */
+  async revokeSession(refreshTokenHash: string, at: number): Promise<string | undefined> {
+    const row = this.db.prepare('UPDATE sessions SET revoked_at = ? WHERE refresh_token_hash = ? AND revoked_at IS NULL RETURNING id')
+      .get(at, refreshTokenHash) as { id: string } | undefined;
     return row?.id;
+  }
+
+  /** @inheritDoc Store.revokedSessionIds */
+  async revokedSessionIds(since: number): Promise<string[]> {
+    // The second half catches a session created while its key was being revoked.
+    const rows = this.db.prepare(
+      `SELECT id FROM sessions WHERE revoked_at >= ?
+       UNION SELECT s.id FROM api_keys k JOIN sessions s ON s.api_key_id = k.id WHERE k.revoked_at >= ?`,
+    ).all(since, since) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
+  /** @inheritDoc Store.createApiKey */
+  async createApiKey(k: NewApiKey): Promise<void> {
+    this.db.prepare('INSERT INTO api_keys (id, name, user_id, key_hash, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(k.id, k.name, k.userId, k.keyHash, k.createdAt);
+  }
+
+  /** @inheritDoc Store.findApiKey */
+  async findApiKey(keyHash: string): Promise<{ id: string; userId: string } | undefined> {
+    return this.db.prepare('SELECT id, user_id AS userId FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL')
+      .get(keyHash) as { id: string; userId: string } | undefined;
+  }
+
+  /** @inheritDoc Store.listApiKeys */
+  async listApiKeys(): Promise<ApiKeyInfo[]> {
+    return this.db.prepare(
+      'SELECT id, name, user_id AS userId, created_at AS createdAt, revoked_at AS revokedAt FROM api_keys ORDER BY created_at, id',
+    ).all() as ApiKeyInfo[];
+  }
+
+  /** @inheritDoc Store.revokeApiKey */
+  async revokeApiKey(id: string, at: number): Promise<{ sessions: number; alreadyRevoked: boolean } | undefined> {
+    return this.db.transaction(() => {
+      const key = this.db.prepare('SELECT revoked_at FROM api_keys WHERE id = ?').get(id) as { revoked_at: number | null } | undefined;
+      if (key === undefined) return undefined;
+      if (key.revoked_at !== null) return { sessions: 0, alreadyRevoked: true };
+      this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(at, id);
+      const { changes } = this.db.prepare('UPDATE sessions SET revoked_at = ? WHERE api_key_id = ? AND revoked_at IS NULL').run(at, id);
+      return { sessions: changes, alreadyRevoked: false };
+    }).immediate();
   }
 
   /** @inheritDoc Store.close */

@@ -58,6 +58,44 @@ export interface RecentDoc {
   receivedAt: number;
 }
 
+/** A session to record: see {@link Store.createSession}. */
+export interface NewSession {
+  /** Random id, carried in the session's access tokens as `sid`. */
+  id: string;
+  userId: string;
+  /** SHA-256 (hex) of the refresh token; the token itself is never stored. */
+  refreshTokenHash: string;
+  /** The API key it was logged in with, if any: revoking the key revokes the session. */
+  apiKeyId?: string;
+  createdAt: number;
+}
+
+/** A session that may still be refreshed. */
+export interface LiveSession {
+  id: string;
+  userId: string;
+}
+
+/** An API key to store: see {@link Store.createApiKey}. */
+export interface NewApiKey {
+  id: string;
+  name: string;
+  /** The one user this key logs in as (`api-key:<id>`). */
+  userId: string;
+  /** SHA-256 (hex) of the key. */
+  keyHash: string;
+  createdAt: number;
+}
+
+/** One API key as `sw-ingest keys list` shows it (never the key or its hash). */
+export interface ApiKeyInfo {
+  id: string;
+  name: string;
+  userId: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
 /** A storage sink. Implementations must be safe to call concurrently. */
 export interface Store {
   /**
@@ -81,10 +119,33 @@ export interface Store {
   exportRows(collection: string): AsyncIterable<ExportedRow>;
   /** The last `limit` documents received, across all collections, newest first. */
   recentDocs(limit: number): Promise<RecentDoc[]>;
-  /** Registers a user with the SHA-256 (hex) of its refresh token. */
-  createUser(userId: string, refreshTokenHash: string, createdAt: number): Promise<void>;
-  /** The user whose refresh token hashes to `refreshTokenHash`, if any. */
-  findUserByRefreshTokenHash(refreshTokenHash: string): Promise<string | undefined>;
+  /** Records a new session (one login: anonymous, API key or JWT). */
+  createSession(session: NewSession): Promise<void>;
+  /**
+   * The live session whose refresh token hashes to `refreshTokenHash`: not
+   * logged out, and — for an API-key session — its key not revoked.
+   */
+  findSession(refreshTokenHash: string): Promise<LiveSession | undefined>;
+  /** Marks the session of this refresh token revoked at `at`; its id, if it was live. */
+  revokeSession(refreshTokenHash: string, at: number): Promise<string | undefined>;
+  /**
+   * Ids of sessions revoked at or after `since` (ms): logged out, or their
+   * API key revoked. Read periodically by every server to refuse the
+   * access tokens of revoked sessions before they expire.
+   */
+  revokedSessionIds(since: number): Promise<string[]>;
+  /** Stores a new API key (only the SHA-256 of the key itself). */
+  createApiKey(key: NewApiKey): Promise<void>;
+  /** The key (not revoked) whose SHA-256 is `keyHash`. */
+  findApiKey(keyHash: string): Promise<{ id: string; userId: string } | undefined>;
+  /** Every API key, revoked ones included, oldest first. */
+  listApiKeys(): Promise<ApiKeyInfo[]>;
+  /**
+   * Revokes the key and, in the same transaction, every session logged in
+   * with it. `undefined` when there is no such key; `alreadyRevoked` when it
+   * was revoked before (nothing changes).
+   */
+  revokeApiKey(id: string, at: number): Promise<{ sessions: number; alreadyRevoked: boolean } | undefined>;
   /**
    * A secret shared by every server on this database: the stored value of
    * `name`, or `generate()` stored on first use (the first of several

@@ -21,6 +21,8 @@ import { createTestDatabase, SINKS, type Sink, type TestDatabase } from './postg
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const ADMIN_KEY = 'test-admin-key-not-a-secret';
+/** The server's default Content-Security-Policy, plus the test page's inline script. */
+export const TEST_PAGE_CSP = "default-src 'self'; script-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'";
 const DIST = join(ROOT, 'dist');
 const CLI = join(ROOT, 'bin/sw-ingest.js');
 
@@ -111,6 +113,8 @@ export class TestServer {
       '--schema', this.options.schemaFile ?? join(ROOT, 'tests/fixtures/schema.json'),
       ...(this.siteDir === '' ? [] : ['--static', this.siteDir]),
       '--admin-key', ADMIN_KEY,
+      // The test page has an inline script, which the default policy forbids.
+      ...(this.options.staticDir === undefined ? ['--csp', TEST_PAGE_CSP] : []),
       ...(this.options.extraArgs ?? []),
     ];
     // The developer's SW_INGEST_* and DATABASE_URL must not change what the test runs.
