@@ -132,13 +132,17 @@ export function buildApp(options: AppOptions): FastifyInstance {
     ? { perIp: 0, perUser: 0, logins: 0, windowMs: DEFAULT_RATE_LIMITS.windowMs }
     : { ...DEFAULT_RATE_LIMITS, ...options.rateLimits };
 
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const app = Fastify({
     logger: options.logger ?? false,
     // fastify's own 503 while closing has a body outside the catalogue; instead,
     // requests that still arrive on open connections are served: the store is
     // closed only after app.close() has resolved.
     return503OnClosing: false,
-    requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    requestTimeout,
+    // Node checks request timeouts every 30 s by default: a short limit would
+    // be overshot by up to that much. Headers count against the same limit.
+    http: { connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 4))), headersTimeout: Math.min(60_000, requestTimeout) },
     connectionTimeout: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
     clientErrorHandler,
     // fastify takes a hop count too (proxy-addr), though its types omit it.
