@@ -73,7 +73,8 @@ export function decodeUpload(body: Uint8Array, schema: ParsedSchema, maxRecords:
   // Checked after the framing so that a half-garbled body is reported as malformed, not as a schema mismatch.
   for (const [i, r] of (records as { c: string }[]).entries()) {
     if (schema.get(r.c)?.asymmetric !== true) {
-      return refuse('unknown-collection', `records[${i}].c: "${r.c}" is not an asymmetric type of the server's schema.`, r.c);
+      const shown = r.c.length > 100 ? `${JSON.stringify(r.c.slice(0, 100))}… (${r.c.length} characters)` : JSON.stringify(r.c);
+      return refuse('unknown-collection', `records[${i}].c: ${shown} is not an asymmetric type of the server's schema.`, r.c);
     }
   }
   return { ok: true, upload: { v, client, sentAt, records: records as UploadBody['records'] } };
