@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   'not-an-integer': 'An int value has a fractional part or is not finite.',
   'invalid-field-name': 'A field or dictionary key starts with "$" or contains "." or NUL.',
   'document-too-large': 'The document is larger than 16 MiB once encoded as BSON.',
+  'nested-too-deep': 'The document nests objects, lists and dictionaries more than 100 levels deep.',
   'cyclic-value': 'The document contains a reference cycle.',
   // Outbox and delivery
   'outbox-full': 'The write would take the outbox past its cap (maxPendingRecords / maxPendingBytes); nothing was queued.',

@@ -73,8 +73,13 @@ function schemaError(message: string): IngestError {
 
 const isPrimitive = (t: string): t is PrimitiveType => (PRIMITIVE_TYPES as readonly string[]).includes(t);
 
+/** Deepest nesting of documents, lists and dictionaries a document may have (the top level is 1). */
+export const MAX_NESTING_DEPTH = 100;
+
 /** Whether a field or dictionary key is allowed in a stored document. */
 export function fieldNameProblem(name: string): string | undefined {
+  // Assigned to a plain object, "__proto__" replaces its prototype instead of becoming data.
+  if (name === '__proto__') return 'is "__proto__"';
   if (name.startsWith('$')) return 'starts with "$"';
   if (name.includes('.')) return 'contains "."';
   if (name.includes('\0')) return 'contains NUL';
@@ -242,6 +247,7 @@ class Converter {
 
   private enter(v: object, path: string): void {
     if (this.ancestors.has(v)) fail('cyclic-value', path, 'the document contains a reference cycle');
+    if (this.ancestors.size >= MAX_NESTING_DEPTH) fail('nested-too-deep', path, `the document is nested more than ${MAX_NESTING_DEPTH} levels deep`);
     this.ancestors.add(v);
   }
   private leave(v: object): void {

@@ -10,7 +10,7 @@ import {
   BSON_CONTENT_TYPE, MAX_DOCUMENT_BYTES, PATHS, PROTOCOL_VERSION,
   type RecordResult, type UploadRecord, type UploadReply,
 } from '../lib/protocol.js';
-import { convertDocument, primaryKeyString, type ParsedSchema } from '../lib/schema.js';
+import { MAX_NESTING_DEPTH, convertDocument, primaryKeyString, type ParsedSchema } from '../lib/schema.js';
 import { requireUser, type RevocationList, type TokenIssuer } from './auth.js';
 import { decodeUpload } from './decode-upload.js';
 import { sendError } from './errors.js';
@@ -94,8 +94,8 @@ type CheckedRecord = { id: string; bytes: Uint8Array } | { rejected: RecordResul
 
 /** The field by which a document claims its owner, when its type declares it (a string). */
 export const OWNER_FIELD = '_owner';
-/** Deepest nesting of documents and arrays in a stored document (MongoDB's limit). */
-export const MAX_NESTING_DEPTH = 100;
+/** Deepest nesting of documents and arrays in a stored document (MongoDB's limit); the page applies it too. */
+export { MAX_NESTING_DEPTH };
 
 /**
  * Decodes one record's document and validates it in `wire` mode (exact BSON

@@ -69,6 +69,10 @@ test('each rule rejects with its code and the path of the value', () => {
   rejects({ ...valid(), m: new Map() }, 'wrong-type', 'Sample.m');
   rejects({ ...valid(), at: new Date(NaN) }, 'wrong-type', 'Sample.at');
   rejects({ ...valid(), s: '\ud800' }, 'wrong-type', 'Sample.s');
+  rejects({ ...valid(), m: JSON.parse('{"__proto__": {"polluted": true}}') }, 'invalid-field-name', 'Sample.m.__proto__');
+  let deep: unknown = 1;
+  for (let i = 0; i < 100; i++) deep = [deep];
+  rejects({ ...valid(), m: deep }, 'nested-too-deep'); // the document itself is level 1
   const cyclic: Record<string, unknown> = { a: 1 };
   cyclic.self = cyclic;
   rejects({ ...valid(), m: cyclic }, 'cyclic-value');
