@@ -192,7 +192,7 @@ forEachSink('a whole server run logs no secret', (sink) => {
     const post = (p: string, bearer?: string, body?: Uint8Array, headers: Record<string, string> = {}) => fetch(`${base}/api/ingest${p}`, {
       method: 'POST',
       headers: { ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...(body ? { 'content-type': 'application/bson' } : {}), ...headers },
-      ...(body ? { body } : {}),
+      ...(body ? { body: body as unknown as BodyInit } : {}),
     });
 
     const secrets: Record<string, string> = { apiKey, appJwtSecret };

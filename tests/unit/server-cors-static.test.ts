@@ -76,7 +76,7 @@ describe('CORS allow-list', () => {
       assert.equal(res.statusCode, 404, origin);
       assert.equal(res.headers['access-control-allow-origin'], undefined, origin);
       assert.equal(res.headers['access-control-allow-headers'], undefined, origin);
-      const login = await server.app.inject({ method: 'POST', url: '/api/ingest/auth/anonymous', headers: { origin } });
+      const login: { headers: Record<string, unknown> } = await server.app.inject({ method: 'POST', url: '/api/ingest/auth/anonymous', headers: { origin } });
       assert.equal(login.headers['access-control-allow-origin'], undefined, origin);
     }
     // Admin routes never answer cross-origin, listed or not.
