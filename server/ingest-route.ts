@@ -155,7 +155,7 @@ function shapeProblem(doc: Document, collection: string): { code: string; messag
   while (stack.length > 0) {
     const { value, depth, path } = stack.pop()!;
     if (depth > MAX_NESTING_DEPTH) {
-      return { code: 'malformed-body', message: `${path}: the document is nested more than ${MAX_NESTING_DEPTH} levels deep.` };
+      return { code: 'nested-too-deep', message: `${path}: the document is nested more than ${MAX_NESTING_DEPTH} levels deep.` };
     }
     for (const key of Object.keys(value)) {
       const p = Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`;

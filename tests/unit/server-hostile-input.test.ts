@@ -182,7 +182,7 @@ forEachSink('hostile input', (sink) => {
     for (const [depth, arrays] of [[100, false], [100, true], [1_000, false], [1_000, true]] as const) {
       const res = await postBatch(server.app, accessToken, rawUpload([{ c: 'Doc', d: BSON.serialize({ _id: `deep-${depth}-${arrays}`, m: nested(depth, arrays), md: {} }) }]));
       assert.equal(res.statusCode, 200);
-      assert.deepEqual(codes(res), ['malformed-body'], `${depth}`);
+      assert.deepEqual(codes(res), ['nested-too-deep'], `${depth}`);
       assert.match(res.json().results[0].message, /nested/);
     }
     // 100,000 levels of {k: {k: …}}, written directly (bson's own serializer would overflow the stack):
@@ -198,7 +198,8 @@ forEachSink('hostile input', (sink) => {
     const hugeDeep = rawUpload([{ c: 'Doc', d: doc }]);
     const res = await postBatch(server.app, accessToken, hugeDeep);
     assert.ok(res.statusCode === 200 || res.statusCode === 400, `${res.statusCode}`);
-    if (res.statusCode === 200) assert.deepEqual(codes(res), ['malformed-body']);
+    // bson's decoder may run out of stack first (malformed-body); else the depth check answers.
+    if (res.statusCode === 200) assert.ok(['malformed-body', 'nested-too-deep'].includes(codes(res)[0]!), codes(res)[0]);
     assert.equal(await countRows(server), 1);
   });
 
