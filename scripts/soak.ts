@@ -38,6 +38,7 @@ import type { BrowserContext, Page } from '@playwright/test';
 import { launchPersistent } from '../tests/helpers/chromium.js';
 import { FaultProxy, type UploadRule } from '../tests/helpers/proxy.js';
 import { ROOT, TestServer } from '../tests/helpers/server.js';
+import { mulberry32 } from '../tests/helpers/random.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -70,16 +71,6 @@ const WATCHDOG_MS = MINUTES * 60_000 + FLUSH_BUDGET_MS + 120_000;
 
 // ─── randomness (seeded, so a run's fault schedule can be replayed) ─────────
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = mulberry32(SEED);
 const between = (lo: number, hi: number): number => Math.floor(lo + random() * (hi - lo + 1));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;

@@ -1,29 +1,19 @@
 // `sw-ingest export` as CSV, to a file, within a time range, and `sw-ingest stats`,
 // on both sinks, against rows uploaded through the real ingest route.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, it } from 'node:test';
 import { Double, Long, ObjectId } from 'bson';
+import { runCli } from '../helpers/cli.js';
 import {
   encodeTestUpload, forEachSink, loginAnonymously, postBatch, startTestServer, TEST_SCHEMA, type TestServer,
 } from '../helpers/server-inject.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SW_INGEST_') && k !== 'DATABASE_URL'));
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/cli.ts'), ...args], { cwd: ROOT, env: clean });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => { stdout += d; });
-  child.stderr.on('data', (d) => { stderr += d; });
-  const [code] = await once(child, 'close');
-  return { code, stdout, stderr };
-}
+const cli = (args: string[]) => runCli(args);
 
 forEachSink('sw-ingest export formats and stats', (sink) => {
   let server: TestServer;

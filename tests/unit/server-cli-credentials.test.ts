@@ -5,38 +5,20 @@
 // refresh, uploads, errors, logout, admin reads — whose stdout and stderr,
 // at the most verbose log level, hold none of the secrets it handled.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { Double, ObjectId } from 'bson';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { Session } from '../../lib/protocol.js';
 import { assertUnauthorized, loginApiKey, refresh } from '../helpers/auth-requests.js';
+import { runCli, startCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { encodeTestUpload, forEachSink, startTestServer, TEST_SCHEMA, type TestServer } from '../helpers/server-inject.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CLI = path.join(ROOT, 'server/cli.ts');
 
-function startCli(args: string[], env: Record<string, string> = {}): ChildProcess {
-  // The SW_INGEST_* variables and DATABASE_URL of the developer's shell must not leak into the test.
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SW_INGEST_') && k !== 'DATABASE_URL'));
-  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: { ...clean, ...env } });
-}
-
-async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = startCli(args, env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => { stdout += d; });
-  child.stderr!.on('data', (d) => { stderr += d; });
-  const [code] = await once(child, 'close');
-  return { code, stdout, stderr };
-}
 
 forEachSink('sw-ingest keys', (sink) => {
   let server: TestServer | undefined;

@@ -1,35 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Double, Long, ObjectId } from 'bson';
 import {
   adminGet, encodeTestUpload, forEachSink, loginAnonymously, postBatch, startTestServer, TEST_SCHEMA, type TestServer,
 } from '../helpers/server-inject.js';
+import { runCli, startCli } from '../helpers/cli.js';
 import { createTestDatabase, withClient } from '../helpers/postgres.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CLI = path.join(ROOT, 'server/cli.ts');
 
-function startCli(args: string[], env: Record<string, string> = {}): ChildProcess {
-  // The SW_INGEST_* variables and DATABASE_URL of the developer's shell must not leak into the test.
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SW_INGEST_') && k !== 'DATABASE_URL'));
-  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: { ...clean, ...env } });
-}
-
-async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = startCli(args, env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => { stdout += d; });
-  child.stderr!.on('data', (d) => { stderr += d; });
-  const [code] = await once(child, 'close');
-  return { code, stdout, stderr };
-}
 
 describe('sw-ingest command line', () => {
   let tmp: string;

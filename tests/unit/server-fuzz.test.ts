@@ -10,6 +10,7 @@ import { afterEach, it } from 'node:test';
 import { BSON, Binary, Double, Int32, Long, ObjectId, type Document } from 'bson';
 import { encodeUpload, type UploadBody } from '../../lib/protocol.js';
 import { convertDocument, primaryKeyString } from '../../lib/schema.js';
+import { mulberry32 } from '../helpers/random.js';
 import {
   countRows, encodeTestUpload, forEachSink, loginAnonymously, postBatch, readRows, startTestServer, type TestServer,
 } from '../helpers/server-inject.js';
@@ -18,17 +19,7 @@ import {
 const CASES = Number(process.env.SW_INGEST_FUZZ_CASES ?? 3000);
 const SEED = 0x5eed1e55;
 
-/** mulberry32: a small, seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 /** Real documents of the test schema, varied in shape. */
 function corpusDocs(random: () => number, n: number): { c: string; doc: Document }[] {
