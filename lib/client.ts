@@ -20,6 +20,7 @@ import {
   readStats, resolveDeadLetters, setPaused, type OutboxCaps, type OutboxDb, type OutboxRecord, type RetryPolicy,
 } from './outbox-db.js';
 import { MAX_DOCUMENT_BYTES, PATHS, endpointUrl, type Session } from './protocol.js';
+import { compileFastEncoder, type FastEncoder } from './fast-encode.js';
 import { convertDocument, parseSchema, type ObjectSchema, type ParsedSchema } from './schema.js';
 import type { AsymmetricName, ClientSchema, IngestDocument } from './schema-types.js';
 import { EVENTS_CHANNEL, SYNC_TAG, type FlushReply, type PageMessage, type SwEvent } from './sw-messages.js';
@@ -175,6 +176,8 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
   private writeWakeTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly listeners = new Map<keyof IngestEvents, Set<(detail: never) => void>>();
   private readonly channel: BroadcastChannel;
+  /** The fast encoder of each asymmetric type that has one (see fast-encode.ts). */
+  private readonly fastEncoders = new Map<string, FastEncoder>();
 
   /** @internal use {@link open} */
   constructor(
@@ -191,6 +194,10 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
       addEventListener('online', this.onOnline);
       addEventListener('pagehide', this.onPageHide);
       addEventListener('offline', this.onOffline);
+    }
+    for (const t of schema.values()) {
+      const fast = compileFastEncoder(t);
+      if (fast) this.fastEncoders.set(t.name, fast);
     }
     this.channel = new BroadcastChannel(EVENTS_CHANNEL);
     this.channel.onmessage = (e: MessageEvent<SwEvent>) => {
@@ -252,31 +259,41 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
    */
   ingest<N extends AsymmetricName<S>>(type: N, doc: IngestDocument<S, N> | ReadonlyArray<IngestDocument<S, N>>): Promise<void> {
     if (this.closed) return Promise.reject(new IngestError('closed', `ingest("${type}"): the client is closed`));
+    const fast = this.fastEncoders.get(type);
+    if (!Array.isArray(doc)) {
+      // The common case, kept lean: one document, most often on the fast path.
+      let bytes: Uint8Array | undefined;
+      try {
+        bytes = fast?.(doc) ?? encode(this.schema, type, doc, type);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      const write = this.pendingWrite ?? this.startWrite();
+      write.records.push({ c: type, t: Date.now(), d: bytes });
+      return write.done;
+    }
     let records: OutboxRecord[];
     try {
-      const many = Array.isArray(doc);
-      const docs: readonly unknown[] = many ? doc : [doc];
       const now = Date.now();
-      records = docs.map((d, i) => ({ c: type, t: now, d: encode(this.schema, type, d, many ? `${type}[${i}]` : type) }));
+      records = (doc as readonly unknown[]).map((d, i) => ({ c: type, t: now, d: fast?.(d) ?? encode(this.schema, type, d, `${type}[${i}]`) }));
     } catch (e) {
       return Promise.reject(e);
     }
     if (records.length === 0) return Promise.resolve();
-    return this.enqueue(records);
-  }
-
-  private enqueue(records: OutboxRecord[]): Promise<void> {
-    let write = this.pendingWrite;
-    if (!write) {
-      let resolve!: () => void;
-      let reject!: (e: unknown) => void;
-      const done = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
-      write = { records: [], done, resolve, reject };
-      this.pendingWrite = write;
-      queueMicrotask(() => this.commit());
-    }
+    const write = this.pendingWrite ?? this.startWrite();
     for (const r of records) write.records.push(r);
     return write.done;
+  }
+
+  /** Starts the coalesced write of this task: committed in a microtask, after the caller's synchronous calls. */
+  private startWrite(): PendingWrite {
+    let resolve!: () => void;
+    let reject!: (e: unknown) => void;
+    const done = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+    const write: PendingWrite = { records: [], done, resolve, reject };
+    this.pendingWrite = write;
+    queueMicrotask(() => this.commit());
+    return write;
   }
 
   private commit(): void {

@@ -162,8 +162,10 @@ const APPEND_SLICE_RECORDS = 1_000;
  *   do not wait for that round trip, and an over-cap write aborts them all;
  * - records are added with plain requests (no promise per record), in
  *   slices of {@link APPEND_SLICE_RECORDS}; each slice is issued from the
- *   previous one's success callback, which keeps the transaction active and
- *   leaves no long task on the page;
+ *   success callback of the previous slice's *first* request, which keeps
+ *   the transaction active, leaves no long task on the page, and keeps the
+ *   database busy with the rest of that slice while the page serializes the
+ *   next one;
  * - the transaction is committed explicitly once all is issued, rather than
  *   after the success of every request has come back to the page.
  */
@@ -177,14 +179,30 @@ export async function appendRecords(
   const totalsRead = meta.get('totals') as Promise<Totals | undefined>;
   const outbox = unwrap(tx.objectStore('outbox'));
   let bytes = 0;
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i]!;
-    bytes += r.d.byteLength;
-    const request = outbox.add(r);
-    if ((i + 1) % APPEND_SLICE_RECORDS === 0 && i + 1 < records.length) {
-      await new Promise((resolve, reject) => { request.onsuccess = resolve; request.onerror = () => reject(request.error); });
-    }
-  }
+  let next = 0;
+  const allIssued = new Promise<void>((resolve, reject) => {
+    // An abort (quota, a failed request) ends the wait however far the slices got.
+    done.catch(reject);
+    const issueSlice = (): void => {
+      try {
+        const end = Math.min(records.length, next + APPEND_SLICE_RECORDS);
+        const first = next;
+        for (; next < end; next++) {
+          const r = records[next]!;
+          bytes += r.d.byteLength;
+          const request = outbox.add(r);
+          if (next === first && end < records.length) request.onsuccess = issueSlice;
+        }
+        if (end === records.length) resolve();
+      } catch (e) {
+        // Nothing of a write that failed half-way may commit.
+        try { tx.abort(); } catch { /* already ended */ }
+        reject(e);
+      }
+    };
+    issueSlice();
+  });
+  await allIssued;
   const totals = (await totalsRead) ?? ZERO;
   if (totals.records + records.length > caps.maxPendingRecords || totals.bytes + bytes > caps.maxPendingBytes) {
     tx.abort();

@@ -100,6 +100,109 @@ export function encodeUpload(body: UploadBody): Uint8Array<ArrayBuffer> {
   return BSON.serialize(body as unknown as Document) as Uint8Array<ArrayBuffer>;
 }
 
+/** One outbox record as the SW reads it: the collection, `ingest()`'s time (ms) and the document's BSON. */
+export interface RecordFrame {
+  c: string;
+  t: number;
+  d: Uint8Array;
+}
+
+const textEncoder = new TextEncoder();
+const ASCII_DIGITS: Uint8Array[] = [];
+
+/** UTF-8 of a collection name, cached: a batch names few collections, many times. */
+const collectionBytes = new Map<string, Uint8Array>();
+function utf8Cached(s: string): Uint8Array {
+  let b = collectionBytes.get(s);
+  if (!b) {
+    b = textEncoder.encode(s);
+    if (collectionBytes.size < 1_000) collectionBytes.set(s, b);
+  }
+  return b;
+}
+
+/** The array index `i` as a BSON key (ASCII digits, without the NUL). */
+function indexKey(i: number): Uint8Array {
+  let k = ASCII_DIGITS[i];
+  if (!k) ASCII_DIGITS[i] = k = textEncoder.encode(String(i));
+  return k;
+}
+
+/**
+ * Encodes an upload body straight from outbox records: the same bytes as
+ * {@link encodeUpload} of `{ v, client, sentAt, records: [{ c, t: Date, d: Binary }] }`
+ * (tests/unit/protocol-frames.test.ts compares them), written in one pass
+ * into one exactly-sized buffer. The documents are already BSON; this only
+ * frames them, without `bson`'s general serializer, whose browser build
+ * allocates a `TextEncoder` per key and string.
+ */
+export function encodeBatchBody(client: string, sentAt: Date, records: readonly RecordFrame[]): Uint8Array<ArrayBuffer> {
+  const clientBytes = textEncoder.encode(client);
+  const names = records.map((r) => utf8Cached(r.c));
+  // { v: int32, client: string, sentAt: date, records: array }
+  let recordsSize = 4 + 1;
+  for (let i = 0; i < records.length; i++) {
+    // element header + { c: string, t: date, d: binary } + the sub-document's size and end
+    recordsSize += 1 + indexKey(i).length + 1 + 4 + (1 + 2 + 4 + names[i]!.length + 1) + (1 + 2 + 8) + (1 + 2 + 4 + 1 + records[i]!.d.length) + 1;
+  }
+  const size = 4 + (1 + 2 + 4) + (1 + 7 + 4 + clientBytes.length + 1) + (1 + 7 + 8) + (1 + 8 + recordsSize) + 1;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let pos = 0;
+  const key = (type: number, name: string): void => {
+    out[pos++] = type;
+    for (let j = 0; j < name.length; j++) out[pos++] = name.charCodeAt(j);
+    out[pos++] = 0;
+  };
+  const int64 = (ms: number): void => {
+    view.setUint32(pos, ms >>> 0, true);
+    view.setInt32(pos + 4, Math.floor(ms / 4294967296), true);
+    pos += 8;
+  };
+  const string = (bytes: Uint8Array): void => {
+    view.setInt32(pos, bytes.length + 1, true);
+    out.set(bytes, pos + 4);
+    pos += 4 + bytes.length;
+    out[pos++] = 0;
+  };
+  view.setInt32(pos, size, true);
+  pos += 4;
+  key(0x10, 'v');
+  view.setInt32(pos, PROTOCOL_VERSION, true);
+  pos += 4;
+  key(0x02, 'client');
+  string(clientBytes);
+  key(0x09, 'sentAt');
+  int64(sentAt.getTime());
+  key(0x04, 'records');
+  view.setInt32(pos, recordsSize, true);
+  pos += 4;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    out[pos++] = 0x03;
+    out.set(indexKey(i), pos);
+    pos += indexKey(i).length;
+    out[pos++] = 0;
+    const start = pos;
+    pos += 4;
+    key(0x02, 'c');
+    string(names[i]!);
+    key(0x09, 't');
+    int64(r.t);
+    key(0x05, 'd');
+    view.setInt32(pos, r.d.length, true);
+    out[pos + 4] = 0; // binary subtype 0 (generic)
+    out.set(r.d, pos + 5);
+    pos += 5 + r.d.length;
+    out[pos++] = 0;
+    view.setInt32(start, pos - start, true);
+  }
+  out[pos++] = 0;
+  out[pos++] = 0;
+  if (pos !== size) throw new Error(`encodeBatchBody: wrote ${pos} of ${size} bytes`);
+  return out;
+}
+
 /** Joins the endpoint and a path of {@link PATHS}. */
 export function endpointUrl(endpoint: string, path: string): string {
   return endpoint.replace(/\/+$/, '') + path;

@@ -3,12 +3,11 @@
  * the server's per-record verdict. Gets a session first (anonymous login or
  * refresh), so a record queued a week ago is sent with a fresh token.
  */
-import { Binary } from 'bson';
 import { loginRequest } from '../lib/credentials.js';
 import { IngestError, type IngestErrorCode } from '../lib/errors.js';
 import { getSession, putSession, type Batch, type OutboxDb, type StoredConfig } from '../lib/outbox-db.js';
 import {
-  BSON_CONTENT_TYPE, PATHS, PROTOCOL_VERSION, encodeUpload, endpointUrl, parseUploadReply,
+  BSON_CONTENT_TYPE, PATHS, encodeBatchBody, endpointUrl, parseUploadReply,
   type ErrorReply, type RecordResult, type Session,
 } from '../lib/protocol.js';
 
@@ -121,12 +120,7 @@ export async function freshSession(db: OutboxDb, config: StoredConfig, force = f
  * malformed entry leaves its record unconfirmed (`undefined`).
  */
 export async function uploadBatch(db: OutboxDb, config: StoredConfig, batch: Batch): Promise<Array<RecordResult | undefined>> {
-  const body = encodeUpload({
-    v: PROTOCOL_VERSION,
-    client: config.clientId,
-    sentAt: new Date(),
-    records: batch.records.map((r) => ({ c: r.c, t: new Date(r.t), d: new Binary(r.d) })),
-  });
+  const body = encodeBatchBody(config.clientId, new Date(), batch.records);
   const url = endpointUrl(config.endpoint, PATHS.batches);
   let session = await freshSession(db, config);
   for (let attempt = 0; ; attempt++) {
