@@ -17,7 +17,7 @@ import { loginRequest, sameIdentity, toStored, type IngestCredentials } from './
 import { IngestError, type SerializedError } from './errors.js';
 import {
   appendRecords, clearRecords, countPending, getConfig, getSession, listDeadLetters, openOutboxDb, putConfig, putSession,
-  readStats, resolveDeadLetters, setPaused, type OutboxCaps, type OutboxDb, type OutboxRecord, type RetryPolicy,
+  readStats, resolveDeadLetters, setPaused, entryLimits, type EntryLimits, type OutboxCaps, type OutboxDb, type OutboxRecord, type RetryPolicy,
 } from './outbox-db.js';
 import { MAX_DOCUMENT_BYTES, PATHS, endpointUrl, type Session } from './protocol.js';
 import { compileFastEncoder, type FastEncoder } from './fast-encode.js';
@@ -26,7 +26,7 @@ import type { AsymmetricName, ClientSchema, IngestDocument } from './schema-type
 import { EVENTS_CHANNEL, SYNC_TAG, type FlushReply, type PageMessage, type SwEvent } from './sw-messages.js';
 
 /** Default records per upload. */
-export const DEFAULT_BATCH_MAX_RECORDS = 500;
+export const DEFAULT_BATCH_MAX_RECORDS = 2_000;
 /** Default document bytes per upload. */
 export const DEFAULT_BATCH_MAX_BYTES = 1024 * 1024;
 /** Default backoff and time limits of the SW's drain. */
@@ -185,7 +185,7 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
     private readonly schema: ParsedSchema,
     /** The service worker registration uploads run in. */
     readonly registration: ServiceWorkerRegistration,
-    private readonly options: { durability: IDBTransactionDurability; forceSyncFallback: boolean; caps: OutboxCaps },
+    private readonly options: { durability: IDBTransactionDurability; forceSyncFallback: boolean; caps: OutboxCaps; entries: EntryLimits },
   ) {
     // Wake-ups that matter most where there is no Background Sync: the page
     // comes back into view, or the device comes back online.
@@ -299,7 +299,7 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
   private commit(): void {
     const write = this.pendingWrite!;
     this.pendingWrite = undefined;
-    const committed = appendRecords(this.db, write.records, this.options.durability, this.options.caps).then(
+    const committed = appendRecords(this.db, write.records, this.options.durability, this.options.caps, this.options.entries).then(
       () => {
         write.resolve();
         this.wakeAfterWrite();
@@ -665,12 +665,14 @@ export async function open<const S extends readonly ObjectSchema[]>(options: Ope
   const previous = await getConfig(db);
   // Another user (or a logged-out outbox): the old session must not upload for this one.
   const sameUser = sameIdentity(previous?.credentials ?? (previous ? { type: 'anonymous' } : undefined), stored);
+  const batchMaxRecords = Math.floor(positive('batchMaxRecords', options.batchMaxRecords, DEFAULT_BATCH_MAX_RECORDS));
+  const batchMaxBytes = positive('batchMaxBytes', options.batchMaxBytes, DEFAULT_BATCH_MAX_BYTES);
   await putConfig(db, {
     credentials: stored,
     endpoint,
     clientId: previous?.clientId ?? crypto.randomUUID(),
-    batchMaxRecords: Math.floor(positive('batchMaxRecords', options.batchMaxRecords, DEFAULT_BATCH_MAX_RECORDS)),
-    batchMaxBytes: positive('batchMaxBytes', options.batchMaxBytes, DEFAULT_BATCH_MAX_BYTES),
+    batchMaxRecords,
+    batchMaxBytes,
     retry,
   });
   if (!previous || previous.endpoint !== endpoint || !sameUser) await putSession(db, undefined);
@@ -694,6 +696,7 @@ export async function open<const S extends readonly ObjectSchema[]>(options: Ope
   const client = new IngestClient<ClientSchema<S>>(db, schema, registration, {
     durability: options.durability ?? 'strict',
     forceSyncFallback: options.forceSyncFallback === true,
+    entries: entryLimits(batchMaxRecords, batchMaxBytes),
     caps: {
       maxPendingRecords: positive('maxPendingRecords', options.maxPendingRecords, DEFAULT_MAX_PENDING_RECORDS),
       maxPendingBytes: positive('maxPendingBytes', options.maxPendingBytes, DEFAULT_MAX_PENDING_BYTES),

@@ -4,9 +4,14 @@
  * IndexedDB through these functions, each of which keeps one transaction
  * inside itself and awaits nothing but IndexedDB there.
  *
- * Layout (version 1):
+ * Layout (version 3):
  * - `outbox`: auto-increment keys (monotonic, so confirmed records are
- *   deleted as key ranges) → {@link OutboxRecord}.
+ *   deleted as key ranges) → {@link OutboxEntry}: the records of one write,
+ *   up to a quarter of a batch per entry, their documents concatenated.
+ *   IndexedDB's cost is per entry rather than per byte, so this is what
+ *   lets `ingest()` and the drain go faster than a record per entry
+ *   (docs/benchmarks.md). An entry of one record is `{c, t, d}`, the shape
+ *   of every entry in versions 1 and 2.
  * - `deadletters`: auto-increment keys → {@link DeadLetter}; records the
  *   server rejected, kept until the page retries or discards them.
  * - `meta`: `'config'` → {@link StoredConfig}, `'session'` → {@link Session},
@@ -16,6 +21,9 @@
  *   is a key-value store and absent keys read as their defaults).
  *
  * Upgrades: 1 → 2 adds `'totals'`, computed from the records already queued.
+ * 2 → 3 changes no data (a version-2 record is a one-record entry); the
+ * version is raised so that a version-2 SW or page, which would read a
+ * many-record entry as one document, cannot open the database.
  */
 import { openDB, unwrap, type DBSchema, type IDBPDatabase } from 'idb';
 import { IngestError } from './errors.js';
@@ -23,12 +31,13 @@ import type { StoredCredentials } from './credentials.js';
 import type { Session } from './protocol.js';
 
 export const DB_NAME = 'sw-ingest';
-export const DB_VERSION = 2;
+export const DB_VERSION = 3;
 
 /** Empties the outbox and the dead-letter store (`logOut({ discardPending: true })`). Resolves with how many records went. */
 export async function clearRecords(db: OutboxDb): Promise<number> {
   const tx = db.transaction(['outbox', 'deadletters', 'meta'], 'readwrite', { durability: 'strict' });
-  const n = (await tx.objectStore('outbox').count()) + (await tx.objectStore('deadletters').count());
+  const totals = (await tx.objectStore('meta').get('totals')) as Totals | undefined;
+  const n = (totals?.records ?? 0) + (await tx.objectStore('deadletters').count());
   void tx.objectStore('outbox').clear();
   void tx.objectStore('deadletters').clear();
   void tx.objectStore('meta').put({ records: 0, bytes: 0 }, 'totals');
@@ -69,6 +78,78 @@ export interface OutboxRecord {
   d: Uint8Array;
 }
 
+/**
+ * One entry of the `outbox` store: the records of one write (or part of
+ * one), in order. `n` absent means one record, and then `c`, `t` and `d`
+ * are that record's (the layout of versions 1 and 2).
+ */
+export interface OutboxEntry {
+  /** Collection of every record, or of each. */
+  c: string | string[];
+  /** Ingest time of every record, or of each (ms since the epoch). */
+  t: number | number[];
+  /** The documents' BSON, one after the other (each begins with its length). */
+  d: Uint8Array;
+  /** Number of records; absent: 1. */
+  n?: number;
+}
+
+/** Limits of one outbox entry, derived from the batch limits (a quarter of each). */
+export interface EntryLimits {
+  maxRecords: number;
+  maxBytes: number;
+}
+
+/** The entry limits for batches of `batchMaxRecords` and `batchMaxBytes`: whole entries fill a batch in about four. */
+export function entryLimits(batchMaxRecords: number, batchMaxBytes: number): EntryLimits {
+  return { maxRecords: Math.max(1, Math.floor(batchMaxRecords / 4)), maxBytes: Math.max(1, Math.floor(batchMaxBytes / 4)) };
+}
+
+/** Packs records (at least one) into one entry; a single record is stored as it is. */
+export function packEntry(records: readonly OutboxRecord[]): OutboxEntry {
+  if (records.length === 1) {
+    const r = records[0]!;
+    // A view into a larger buffer would be cloned with all of that buffer.
+    return { c: r.c, t: r.t, d: r.d.byteLength === r.d.buffer.byteLength ? r.d : r.d.slice() };
+  }
+  let bytes = 0;
+  let sameC = true;
+  for (const r of records) {
+    bytes += r.d.byteLength;
+    if (r.c !== records[0]!.c) sameC = false;
+  }
+  const d = new Uint8Array(bytes);
+  const t = new Array<number>(records.length);
+  let pos = 0;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    d.set(r.d, pos);
+    pos += r.d.byteLength;
+    t[i] = r.t;
+  }
+  return { c: sameC ? records[0]!.c : records.map((r) => r.c), t, d, n: records.length };
+}
+
+/** The records of an entry, their documents as views into `entry.d`. */
+export function unpackEntry(entry: OutboxEntry): OutboxRecord[] {
+  const n = entry.n ?? 1;
+  const c = (i: number): string => (typeof entry.c === 'string' ? entry.c : entry.c[i]!);
+  const t = (i: number): number => (typeof entry.t === 'number' ? entry.t : entry.t[i]!);
+  if (n === 1) return [{ c: c(0), t: t(0), d: entry.d }];
+  const out = new Array<OutboxRecord>(n);
+  const view = new DataView(entry.d.buffer, entry.d.byteOffset, entry.d.byteLength);
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    const len = pos + 4 <= entry.d.byteLength ? view.getInt32(pos, true) : -1;
+    if (len < 5 || pos + len > entry.d.byteLength) {
+      throw new IngestError('storage-failed', `outbox entry damaged: record ${i} of ${n} has no valid length at byte ${pos}`);
+    }
+    out[i] = { c: c(i), t: t(i), d: entry.d.subarray(pos, pos + len) };
+    pos += len;
+  }
+  return out;
+}
+
 /** A record the server refused, with its reason. */
 export interface DeadLetter extends OutboxRecord {
   code: string;
@@ -103,7 +184,7 @@ export interface RetryPolicy {
 }
 
 interface IngestDB extends DBSchema {
-  outbox: { key: number; value: OutboxRecord };
+  outbox: { key: number; value: OutboxEntry };
   deadletters: { key: number; value: DeadLetter };
   meta: { key: 'config' | 'session' | 'totals' | 'stats' | 'paused'; value: StoredConfig | Session | Totals | DeliveryStats | boolean };
 }
@@ -130,6 +211,7 @@ export function openOutboxDb(): Promise<OutboxDb> {
         }
         await tx.objectStore('meta').put(totals, 'totals');
       }
+      // 2 → 3: nothing to move (see the layout above).
     },
     // A newer version (an updated SW or page) wants to upgrade: step aside;
     // the next call opens the new version.
@@ -149,28 +231,28 @@ export function openOutboxDb(): Promise<OutboxDb> {
 
 const ZERO: Totals = { records: 0, bytes: 0 };
 
-/** Records added per slice of a large write; the main thread is free between slices. */
-const APPEND_SLICE_RECORDS = 1_000;
+/** Entries added per slice of a large write; the main thread is free between slices. */
+const APPEND_SLICE_ENTRIES = 16;
 
 /**
- * Appends records in one transaction, unless they would take the outbox
+ * Appends records in one transaction, packed into entries of at most
+ * `limits` (see {@link OutboxEntry}), unless they would take the outbox
  * past `caps` (then nothing is written and it throws `outbox-full`).
  * Resolves after the commit.
  *
  * The hot path of `ingest()`, so:
  * - the totals are read while the records are added, not before: the adds
  *   do not wait for that round trip, and an over-cap write aborts them all;
- * - records are added with plain requests (no promise per record), in
- *   slices of {@link APPEND_SLICE_RECORDS}; each slice is issued from the
- *   success callback of the previous slice's *first* request, which keeps
- *   the transaction active, leaves no long task on the page, and keeps the
- *   database busy with the rest of that slice while the page serializes the
- *   next one;
+ * - entries are added with plain requests (no promise per entry), in
+ *   slices of {@link APPEND_SLICE_ENTRIES}; each slice is packed and issued
+ *   from the success callback of the previous slice's first request, which
+ *   keeps the transaction active, leaves no long task on the page, and
+ *   keeps the database busy while the page packs the next slice;
  * - the transaction is committed explicitly once all is issued, rather than
  *   after the success of every request has come back to the page.
  */
 export async function appendRecords(
-  db: OutboxDb, records: readonly OutboxRecord[], durability: IDBTransactionDurability, caps: OutboxCaps,
+  db: OutboxDb, records: readonly OutboxRecord[], durability: IDBTransactionDurability, caps: OutboxCaps, limits: EntryLimits,
 ): Promise<void> {
   const tx = db.transaction(['outbox', 'meta'], 'readwrite', { durability });
   const done = tx.done;
@@ -180,20 +262,29 @@ export async function appendRecords(
   const outbox = unwrap(tx.objectStore('outbox'));
   let bytes = 0;
   let next = 0;
+  /** The next entry's records: up to the limits, and at least one. */
+  const takeEntry = (): OutboxRecord[] => {
+    const from = next;
+    let entryBytes = 0;
+    while (next < records.length && next - from < limits.maxRecords) {
+      const size = records[next]!.d.byteLength;
+      if (next > from && entryBytes + size > limits.maxBytes) break;
+      entryBytes += size;
+      next++;
+    }
+    bytes += entryBytes;
+    return records.slice(from, next) as OutboxRecord[];
+  };
   const allIssued = new Promise<void>((resolve, reject) => {
     // An abort (quota, a failed request) ends the wait however far the slices got.
     done.catch(reject);
     const issueSlice = (): void => {
       try {
-        const end = Math.min(records.length, next + APPEND_SLICE_RECORDS);
-        const first = next;
-        for (; next < end; next++) {
-          const r = records[next]!;
-          bytes += r.d.byteLength;
-          const request = outbox.add(r);
-          if (next === first && end < records.length) request.onsuccess = issueSlice;
+        for (let k = 0; k < APPEND_SLICE_ENTRIES && next < records.length; k++) {
+          const request = outbox.add(packEntry(takeEntry()));
+          if (k === 0) request.onsuccess = () => (next < records.length ? issueSlice() : undefined);
         }
-        if (end === records.length) resolve();
+        if (next === records.length) resolve();
       } catch (e) {
         // Nothing of a write that failed half-way may commit.
         try { tx.abort(); } catch { /* already ended */ }
@@ -229,47 +320,53 @@ export async function healTotals(db: OutboxDb): Promise<void> {
   await tx.done;
 }
 
-/** Number of records waiting for confirmation. */
-export function countPending(db: OutboxDb): Promise<number> {
-  return db.count('outbox');
+/** Number of records waiting for confirmation (from the totals: entries hold several). */
+export async function countPending(db: OutboxDb): Promise<number> {
+  return (await getTotals(db)).records;
 }
 
-/** A batch read from the head of the outbox. */
+/** A batch read from the head of the outbox: whole entries, and their records in order. */
 export interface Batch {
-  keys: number[];
+  /** The entries, each with the index of its first record in `records`. */
+  entries: Array<{ key: number; value: OutboxEntry; first: number; n: number }>;
+  /** The records of all entries, in order (documents are views into the entries). */
   records: OutboxRecord[];
+  /** Document bytes. */
   bytes: number;
 }
 
-/** Records of the first `getAll` of {@link readBatch}; each further one reads four times as many. */
-const READ_FIRST_CHUNK_RECORDS = 128;
+/** Entries of the first `getAll` of {@link readBatch}; each further one reads four times as many. */
+const READ_FIRST_CHUNK_ENTRIES = 4;
 
 /**
- * Reads the oldest records (those after key `after`, when given), up to
- * `maxRecords` and `maxBytes` of documents (but always at least one, so an
- * oversized record cannot block the queue). Reads with `getAll` in growing
- * chunks rather than with a cursor: a round trip per chunk, not per record,
- * and never much more than the batch in memory.
+ * Reads the oldest entries (those after key `after`, when given), whole,
+ * up to `maxRecords` records and `maxBytes` of documents (but always at
+ * least one entry, so an oversized one cannot block the queue). Reads with
+ * `getAll` in growing chunks rather than with a cursor: a round trip per
+ * chunk, not per entry, and never much more than the batch in memory.
  */
 export async function readBatch(db: OutboxDb, maxRecords: number, maxBytes: number, after?: number): Promise<Batch> {
-  const batch: Batch = { keys: [], records: [], bytes: 0 };
+  const batch: Batch = { entries: [], records: [], bytes: 0 };
   const tx = db.transaction('outbox', 'readonly');
   let lower = after;
-  let chunk = READ_FIRST_CHUNK_RECORDS;
+  let chunk = READ_FIRST_CHUNK_ENTRIES;
   for (let full = false; !full;) {
     const range = lower === undefined ? null : IDBKeyRange.lowerBound(lower, true);
-    const want = Math.min(chunk, maxRecords - batch.keys.length);
+    const want = Math.max(1, Math.min(chunk, maxRecords - batch.records.length));
     const [keys, values] = await Promise.all([tx.store.getAllKeys(range, want), tx.store.getAll(range, want)]);
     for (let i = 0; i < keys.length && !full; i++) {
-      const size = values[i]!.d.byteLength;
-      if (batch.keys.length > 0 && batch.bytes + size > maxBytes) full = true;
-      else {
-        batch.keys.push(keys[i]!);
-        batch.records.push(values[i]!);
-        batch.bytes += size;
+      const value = values[i]!;
+      const n = value.n ?? 1;
+      const size = value.d.byteLength;
+      if (batch.entries.length > 0 && (batch.records.length + n > maxRecords || batch.bytes + size > maxBytes)) {
+        full = true;
+        break;
       }
+      batch.entries.push({ key: keys[i]!, value, first: batch.records.length, n });
+      for (const r of unpackEntry(value)) batch.records.push(r);
+      batch.bytes += size;
     }
-    if (keys.length < want || batch.keys.length >= maxRecords) full = true;
+    if (keys.length < want || batch.records.length >= maxRecords) full = true;
     lower = keys[keys.length - 1];
     chunk *= 4;
   }
@@ -277,7 +374,7 @@ export async function readBatch(db: OutboxDb, maxRecords: number, maxBytes: numb
   return batch;
 }
 
-/** Collapses sorted keys into inclusive ranges: [1,2,3,7] → [[1,3],[7,7]]. */
+/** Collapses sorted keys into inclusive ranges of consecutive integers: [1,2,3,7] → [[1,3],[7,7]]. */
 export function toRanges(sortedKeys: readonly number[]): Array<[number, number]> {
   const ranges: Array<[number, number]> = [];
   for (const k of sortedKeys) {
@@ -288,39 +385,84 @@ export function toRanges(sortedKeys: readonly number[]): Array<[number, number]>
   return ranges;
 }
 
+/** A record of a batch that the server refused, by its index in `batch.records`. */
+export interface RejectedRecord {
+  index: number;
+  code: string;
+  message: string;
+}
+
 /**
- * Settles an uploaded batch in one transaction: deletes the confirmed keys
- * (as ranges) and moves the rejected ones to the dead-letter store.
+ * Settles an uploaded batch in one transaction: deletes the entries whose
+ * records are all confirmed or rejected (as key ranges), writes back the
+ * records of an entry that are neither (a reply that left some unproven),
+ * and moves the rejected records to the dead-letter store.
+ *
+ * With `relaxed` durability: a settle lost to a power cut only means that
+ * its records are uploaded again, and the server answers `duplicate`
+ * (idempotent by primary key), so flushing every settle to disk would buy
+ * nothing but time. Nothing is lost either way: a record leaves the outbox
+ * only in the same transaction that counts it uploaded or dead-letters it.
+ *
+ * @param confirmed - indexes in `batch.records` of the records the server stored (or had)
  */
-export async function settleBatch(
-  db: OutboxDb,
-  confirmed: ReadonlyArray<{ key: number; record: OutboxRecord }>,
-  rejected: ReadonlyArray<{ key: number; record: OutboxRecord; code: string; message: string }>,
-): Promise<Totals> {
-  const tx = db.transaction(['outbox', 'deadletters', 'meta'], 'readwrite', { durability: 'strict' });
+export async function settleBatch(db: OutboxDb, batch: Batch, confirmed: readonly number[], rejected: readonly RejectedRecord[]): Promise<Totals> {
+  const tx = db.transaction(['outbox', 'deadletters', 'meta'], 'readwrite', { durability: 'relaxed' });
   const outbox = tx.objectStore('outbox');
   const dead = tx.objectStore('deadletters');
   const meta = tx.objectStore('meta');
-  const totals = { ...((await meta.get('totals')) as Totals | undefined ?? ZERO) };
-  for (const [lo, hi] of toRanges(confirmed.map((c) => c.key))) void outbox.delete(IDBKeyRange.bound(lo, hi));
+  const statsRead = meta.get('stats') as Promise<DeliveryStats | undefined>;
+  const totalsRead = meta.get('totals') as Promise<Totals | undefined>;
+  const settled = new Uint8Array(batch.records.length);
+  for (const i of confirmed) settled[i] = 1;
+  for (const r of rejected) settled[r.index] = 1;
+  const gone: number[] = [];
+  let records = 0;
+  let bytes = 0;
+  for (const e of batch.entries) {
+    const left: OutboxRecord[] = [];
+    for (let i = e.first; i < e.first + e.n; i++) {
+      const r = batch.records[i]!;
+      if (settled[i]) {
+        records++;
+        bytes += r.d.byteLength;
+      } else {
+        left.push(r);
+      }
+    }
+    if (left.length === 0) gone.push(e.key);
+    else if (left.length < e.n) void outbox.put(packEntry(left), e.key);
+  }
+  for (const [lo, hi] of toRanges(gone)) void outbox.delete(lo === hi ? lo : IDBKeyRange.bound(lo, hi));
   const at = Date.now();
   for (const r of rejected) {
-    void dead.add({ ...r.record, code: r.code, message: r.message, at });
-    void outbox.delete(r.key);
+    const record = batch.records[r.index]!;
+    // A copy: the view shares its buffer with the whole entry.
+    void dead.add({ c: record.c, t: record.t, d: record.d.slice(), code: r.code, message: r.message, at });
   }
-  for (const { record } of [...confirmed, ...rejected]) {
-    totals.records--;
-    totals.bytes -= record.d.byteLength;
-  }
-  const left = { records: Math.max(0, totals.records), bytes: Math.max(0, totals.bytes) };
+  const totals = (await totalsRead) ?? ZERO;
+  const left = { records: Math.max(0, totals.records - records), bytes: Math.max(0, totals.bytes - bytes) };
   void meta.put(left, 'totals');
-  const stats = { ...((await meta.get('stats')) as DeliveryStats | undefined ?? NO_STATS) };
+  const stats = { ...((await statsRead) ?? NO_STATS) };
   stats.uploaded += confirmed.length;
   stats.rejected += rejected.length;
   if (confirmed.length > 0) stats.lastUploadAt = at;
   void meta.put(stats, 'stats');
   await tx.done;
   return left;
+}
+
+/**
+ * Splits an entry of several records into one entry per record, in place
+ * and in order (keys `key + i/n`, all below the next entry's key), so that
+ * a server that refuses the entry as too large can be sent smaller batches.
+ */
+export async function splitEntry(db: OutboxDb, entry: { key: number; value: OutboxEntry }): Promise<void> {
+  const records = unpackEntry(entry.value);
+  if (records.length < 2) return;
+  const tx = db.transaction('outbox', 'readwrite', { durability: 'strict' });
+  records.forEach((r, i) => void tx.store.put(packEntry([r]), entry.key + i / records.length));
+  await tx.done;
 }
 
 /** Records an upload failure for `client.stats()`. */
@@ -342,7 +484,9 @@ export async function readStats(db: OutboxDb): Promise<{ totals: Totals; stats: 
     tx.objectStore('outbox').openCursor(),
     meta.get('paused') as Promise<boolean | undefined>,
   ]);
-  const result = { totals: totals ?? { ...ZERO }, stats: stats ?? { ...NO_STATS }, oldestPendingAt: oldest?.value.t ?? null, paused: paused === true };
+  const t = oldest?.value.t;
+  const oldestPendingAt = t === undefined ? null : typeof t === 'number' ? t : t[0] ?? null;
+  const result = { totals: totals ?? { ...ZERO }, stats: stats ?? { ...NO_STATS }, oldestPendingAt, paused: paused === true };
   await tx.done;
   return result;
 }

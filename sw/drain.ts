@@ -12,7 +12,8 @@
  */
 import { IngestError } from '../lib/errors.js';
 import {
-  getConfig, healTotals, isPaused, openOutboxDb, readBatch, recordFailure, settleBatch, type Batch, type OutboxDb,
+  getConfig, healTotals, isPaused, openOutboxDb, readBatch, recordFailure, settleBatch, splitEntry, type Batch, type OutboxDb,
+  type RejectedRecord,
 } from '../lib/outbox-db.js';
 import type { RecordResult } from '../lib/protocol.js';
 import { DRAIN_LOCK, EVENTS_CHANNEL, type SwEvent } from '../lib/sw-messages.js';
@@ -48,26 +49,25 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number): numbe
   return Math.random() * Math.min(maxMs, baseMs * 2 ** attempt);
 }
 
-/** Splits a batch by verdict: confirmed keys, rejected entries, and how many the reply left unproven. */
-function verdicts(batch: Batch, results: Array<RecordResult | undefined>) {
-  const confirmed = [];
-  const rejected = [];
+/** Splits a batch by verdict: confirmed records, rejected ones, and how many the reply left unproven (by index in `batch.records`). */
+function verdicts(results: Array<RecordResult | undefined>) {
+  const confirmed: number[] = [];
+  const rejected: RejectedRecord[] = [];
   let unproven = 0;
-  for (const [i, r] of results.entries()) {
-    const key = batch.keys[i]!;
+  for (const [index, r] of results.entries()) {
     if (r === undefined) unproven++; // stays queued: nothing proves it stored
-    else if (r.s === 'rejected') rejected.push({ key, record: batch.records[i]!, code: r.code, message: r.message });
-    else confirmed.push({ key, record: batch.records[i]! });
+    else if (r.s === 'rejected') rejected.push({ index, code: r.code, message: r.message });
+    else confirmed.push(index);
   }
   return { confirmed, rejected, unproven };
 }
 
 /** Dead-letters what a whole-request refusal condemns: the named collection's records, or the whole batch. */
-function condemned(batch: Batch, failure: UploadFailure) {
+function condemned(batch: Batch, failure: UploadFailure): RejectedRecord[] {
   const code = failure.details.serverCode ?? failure.code;
-  return batch.records.flatMap((record, i) =>
+  return batch.records.flatMap((record, index) =>
     failure.details.collection === undefined || record.c === failure.details.collection
-      ? [{ key: batch.keys[i]!, record, code, message: failure.message }]
+      ? [{ index, code, message: failure.message }]
       : [],
   );
 }
@@ -113,18 +113,25 @@ async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
     let more = true;
     let paused = false;
     let failure: { batch: Batch; error: unknown } | undefined;
-    const send = async (): Promise<void> => {
+    /** The next batch, read while the uploads before it are on the wire. */
+    let readAhead: Promise<Batch | undefined> | undefined;
+    const read = async (): Promise<Batch | undefined> => {
       if (await isPaused(db)) {
-        more = false;
         paused = true;
-        return;
+        return undefined;
       }
       const batch = await readBatch(db, maxRecords, config.batchMaxBytes, after);
-      if (batch.keys.length === 0) {
+      if (batch.entries.length === 0) return undefined;
+      after = batch.entries[batch.entries.length - 1]!.key;
+      return batch;
+    };
+    const send = async (): Promise<void> => {
+      const batch = await (readAhead ?? read());
+      readAhead = undefined;
+      if (!batch) {
         more = false;
         return;
       }
-      after = batch.keys[batch.keys.length - 1];
       // One login or refresh at a time: with a session stored that is good
       // for another minute, uploads in flight do not each renew it.
       try {
@@ -137,6 +144,10 @@ async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
       const reply = uploadBatch(db, config, batch);
       reply.catch(() => undefined); // awaited, in order, below
       inFlight.push({ batch, reply });
+      // Read the next batch while this one is on the wire, so that it can
+      // be sent the moment a slot frees up.
+      readAhead = read();
+      readAhead.catch(() => undefined); // awaited by the next send(), or at the end of the stretch
     };
     do {
       const window = successes >= SUCCESSES_BEFORE_PIPELINING ? UPLOADS_IN_FLIGHT : 1;
@@ -144,14 +155,17 @@ async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
       const sent = inFlight.shift();
       if (!sent) break;
       try {
-        const { confirmed, rejected, unproven } = verdicts(sent.batch, await sent.reply);
-        const left = await settleBatch(db, confirmed, rejected);
+        const replies = await sent.reply;
+        // The next upload goes on the wire before this one is settled.
+        if (more && failure === undefined && inFlight.length < window) await send();
+        const { confirmed, rejected, unproven } = verdicts(replies);
+        const left = await settleBatch(db, sent.batch, confirmed, rejected);
         result.uploaded += confirmed.length;
         result.rejected += rejected.length;
         if (confirmed.length > 0) announce({ type: 'uploaded', count: confirmed.length, pending: left.records });
         if (rejected.length > 0) announce({ type: 'rejected', count: rejected.length, codes: [...new Set(rejected.map((r) => r.code))] });
         if (unproven > 0) {
-          throw new UploadFailure('bad-response', `the reply left ${unproven} of ${sent.batch.keys.length} records unconfirmed; they stay queued`, 'retry');
+          throw new UploadFailure('bad-response', `the reply left ${unproven} of ${sent.batch.records.length} records unconfirmed; they stay queued`, 'retry');
         }
         if (failure === undefined) {
           successes++;
@@ -167,6 +181,8 @@ async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
         successes = 0;
       }
     } while (inFlight.length > 0 || (more && failure === undefined));
+    // A batch read ahead but not sent is read again by the next stretch.
+    await readAhead?.catch(() => undefined);
 
     if (failure === undefined) {
       if (paused) throw new IngestError('paused', 'uploads are paused (client.pause()); records stay queued until resume()');
@@ -181,13 +197,16 @@ async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
     lastFailure = e;
     announce({ type: 'error', error: e.toJSON() });
     await recordFailure(db, e);
-    if (e.action === 'shrink' && batch.keys.length > 1) {
-      maxRecords = Math.max(1, Math.floor(batch.keys.length / 2));
+    if (e.action === 'shrink' && batch.records.length > 1) {
+      // Too large for the server: halve the batch; an entry of several
+      // records is split first, as batches are made of whole entries.
+      if (batch.entries.length === 1) await splitEntry(db, batch.entries[0]!);
+      maxRecords = Math.max(1, Math.floor(batch.records.length / 2));
       continue;
     }
     if (e.action === 'reject-batch' || e.action === 'shrink') {
       const rejected = condemned(batch, e);
-      await settleBatch(db, [], rejected);
+      await settleBatch(db, batch, [], rejected);
       result.rejected += rejected.length;
       announce({ type: 'rejected', count: rejected.length, codes: [rejected[0]!.code] });
       continue;

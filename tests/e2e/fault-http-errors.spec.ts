@@ -67,3 +67,22 @@ test('429 with Retry-After: 0 again and again is not retried in a tight loop', a
   // With backoff (base 100 ms, max 500 ms, full jitter) 20 attempts take ~4.5 s on average; below 2 s means no backoff.
   expect(log[20]!.at - log[0]!.at).toBeGreaterThanOrEqual(2_000);
 });
+
+// 413 from a server (or a proxy) with a smaller body limit: the batch is
+// halved until it passes. Batches are made of whole outbox entries (a
+// quarter of a batch each, docs/architecture.md), so the last halving splits
+// an entry into one entry per record; the order of the records is kept.
+test('413 answers halve the batch, down to splitting an outbox entry; nothing lost, doubled or reordered', async ({ page, server, faults: proxy }) => {
+  await openThroughProxy(page, proxy);
+  proxy.nextUploads([{ respond: { status: 413 } }, { respond: { status: 413 } }, { respond: { status: 413 } }, { respond: { status: 413 } }]);
+  await ingestReadings(page, 500);
+
+  await expectDeliveredOnce(page, server, 500);
+  const log = proxy.uploadLog;
+  // 500 records (4 entries of 125) → 250 (2 entries) → 125 (1 entry) → the entry is split → 62 single records → 31.
+  expect(log.slice(0, 4).map((e) => [e.answeredStatus, e.records, e.firstSeq])).toEqual([[413, 500, 0], [413, 250, 0], [413, 125, 0], [413, 62, 0]]);
+  expect(log[4]).toMatchObject({ records: 31, firstSeq: 0, verdicts: { stored: 31, duplicate: 0, rejected: 0 } });
+  const delivered = log.filter((e) => e.verdicts).map((e) => [e.firstSeq, e.lastSeq]);
+  for (let i = 1; i < delivered.length; i++) expect(delivered[i]![0]).toBe(delivered[i - 1]![1]! + 1); // in order, no gaps
+  expect((await uploadErrors(page)).filter((c) => c === 'rejected-by-server')).toHaveLength(4);
+});

@@ -26,7 +26,8 @@ test('stats() reports pending records and bytes, the oldest age, totals, the las
     await new Promise((r) => setTimeout(r, 200)); // let the last broadcast land
     return seen;
   });
-  expect(progress).toEqual([70, 20, 0]); // a progress figure per batch of 50
+  // A progress figure per batch: batches of whole outbox entries, 4 of 12 records (a quarter of 50, rounded down).
+  expect(progress).toEqual([72, 24, 0]);
   const after = await page.evaluate(() => (window as any).client.stats());
   expect(after).toMatchObject({ pending: 0, pendingBytes: 0, oldestPendingAgeMs: null, uploaded: 120, rejected: 0 });
   expect(new Date(after.lastUploadAt).getTime()).toBeGreaterThan(new Date(down.lastError.at).getTime());
