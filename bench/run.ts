@@ -45,6 +45,8 @@ const REPS = Number(opts.reps ?? (QUICK ? 1 : 3));
 const SIZES = QUICK
   ? { ingest: 2_000, awaited: 1_000, upload: 10_000, backlog: 20_000, replay: 200, latencyS: 5 }
   : { ingest: 20_000, awaited: 5_000, upload: 100_000, backlog: 200_000, replay: 1_000, latencyS: 15 };
+/** sw-ingest's default `batchMaxRecords` (lib/client.ts). */
+const DEFAULT_BATCH = 2_000;
 const SECTIONS = new Set((opts.only ?? 'ingest,main,upload,wire,memory,latency').split(','));
 
 const variants: Variant[] = [];
@@ -222,28 +224,30 @@ async function timedDrain(site: string, v: Variant, n: number, sink: 'sqlite' | 
 async function uploadSection(site: string): Promise<void> {
   const N = SIZES.upload;
   const sinks: ('sqlite' | 'postgres')[] = DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'];
-  const bodies = buildBodies(N, 500);
+  const bodies = new Map([500, DEFAULT_BATCH].map((b) => [b, buildBodies(N, b)]));
   for (let rep = 0; rep < REPS; rep++) {
     for (const sink of sinks) {
       for (const v of sink === 'sqlite' ? variants : variants.slice(0, 1)) {
-        for (const batch of v.path === '' && sink === 'sqlite' ? [100, 500, 2000] : [500]) {
+        for (const batch of v.path === '' && sink === 'sqlite' ? [100, 500, DEFAULT_BATCH, 5000] : [DEFAULT_BATCH]) {
           const n = batch === 100 ? N / 5 : N; // the slow small-batch figure is a rate: fewer records do
           const r = await timedDrain(site, v, n, sink, { batchMaxRecords: batch });
-          const name = `sw-ingest ${v.label} → ${sink}, BSON, ${batch}-record batches${batch === 500 ? ' (default)' : ''}${n === N ? '' : ` (${fmt(n)} records)`}`;
+          const name = `sw-ingest ${v.label} → ${sink}, BSON, ${batch}-record batches${batch === DEFAULT_BATCH ? ' (default)' : ''}${n === N ? '' : ` (${fmt(n)} records)`}`;
           record('3 upload', name, 'records/s', rate(n, r.ms));
           log(`  [upload ${rep + 1}/${REPS}] ${name}: ${fmt(rate(n, r.ms))} records/s${r.errors.length ? ` (errors: ${r.errors.slice(0, 2).join('; ')})` : ''}`);
         }
       }
       // The limit: the same bodies POSTed by Node, no browser.
-      for (const concurrency of [1, 2]) {
-        const srv = await server(site, sink);
-        try {
-          const ms = await postBodies(srv.url, bodies, concurrency);
-          const name = `server fed directly over HTTP → ${sink}, 500-record BSON bodies, ${concurrency} in flight`;
-          record('3 upload', name, 'records/s', rate(N, ms));
-          log(`  [upload ${rep + 1}/${REPS}] ${name}: ${fmt(rate(N, ms))} records/s`);
-        } finally {
-          await srv.dispose();
+      for (const [size, sized] of bodies) {
+        for (const concurrency of [1, 2]) {
+          const srv = await server(site, sink);
+          try {
+            const ms = await postBodies(srv.url, sized, concurrency);
+            const name = `server fed directly over HTTP → ${sink}, ${size}-record BSON bodies, ${concurrency} in flight`;
+            record('3 upload', name, 'records/s', rate(N, ms));
+            log(`  [upload ${rep + 1}/${REPS}] ${name}: ${fmt(rate(N, ms))} records/s`);
+          } finally {
+            await srv.dispose();
+          }
         }
       }
     }
@@ -266,7 +270,7 @@ async function uploadSection(site: string): Promise<void> {
       await srv.dispose();
     }
   }
-  const now = med('3 upload', 'sw-ingest now → sqlite, BSON, 500-record batches (default)');
+  const now = med('3 upload', `sw-ingest now → sqlite, BSON, ${DEFAULT_BATCH}-record batches (default)`);
   check(`upload ${fmt(N)} queued → committed into SQLite ≥ 25,000 records/s`, now, now >= 25_000, ' records/s');
 }
 
@@ -297,8 +301,8 @@ async function wireSection(site: string): Promise<void> {
 async function memorySection(site: string): Promise<void> {
   const v = variants[0]!;
   for (let rep = 0; rep < REPS; rep++) {
-    // Bounded by the batch, not the backlog: 10× the backlog at the same batch size, and 4× the batch.
-    for (const [n, batch] of [[SIZES.backlog, 500], [SIZES.backlog / 10, 500], [SIZES.backlog / 10, 2000]] as const) {
+    // Bounded by the batch, not the backlog: 10× the backlog at the same batch size, and a quarter of the batch.
+    for (const [n, batch] of [[SIZES.backlog, DEFAULT_BATCH], [SIZES.backlog / 10, DEFAULT_BATCH], [SIZES.backlog / 10, 500]] as const) {
       const r = await timedDrain(site, v, n, 'sqlite', { batchMaxRecords: batch }, true);
       const label = `${fmt(n)} pending, ${batch}-record batches`;
       record('5 memory', `SW heap peak during the drain, ${label}`, 'MB', r.heapPeak / 1e6);

@@ -79,7 +79,7 @@ export interface OpenOptions<S extends readonly ObjectSchema[] = readonly Object
    * @default 'strict'
    */
   durability?: 'strict' | 'relaxed';
-  /** Largest number of records per upload. @default 500 */
+  /** Largest number of records per upload. @default 2000 (uploads take whole outbox entries of a quarter of this, so may carry a few less) */
   batchMaxRecords?: number;
   /** Largest sum of document bytes per upload (one larger record still goes alone). @default 1048576 */
   batchMaxBytes?: number;

@@ -58,7 +58,7 @@ test('upgrading the IndexedDB layout from version 1 keeps every queued record', 
     db.close();
   }, v1Records);
 
-  // Keep the records from leaving before the checks below: the server is down while version 2 opens.
+  // Keep the records from leaving before the checks below: the server is down while the current version opens.
   await page.evaluate(async () => {
     await navigator.serviceWorker.register('/sw-ingest-sw.js');
     await navigator.serviceWorker.ready;
@@ -69,7 +69,7 @@ test('upgrading the IndexedDB layout from version 1 keeps every queued record', 
     w.client = await w.SwIngest.open({
       endpoint: '/api/ingest', serviceWorker: '/sw-ingest-sw.js', schema: w.readingSchema, maxPendingRecords: max,
     });
-  }, n + 5); // version 2 opens: the upgrade runs
+  }, n + 5); // the current version opens: the upgrades run (1 → 2 counts the records, 2 → 3 keeps them as one-record entries)
   expect(await pending(page)).toBe(n);
   // The upgrade counted the v1 records: 10 more would pass the cap of n + 5.
   const full = await page.evaluate(() => (window as any).ingestReadings((window as any).client, 10, 1_000).catch((e: any) => e.code));
