@@ -112,7 +112,7 @@ async function ingestSection(site: string): Promise<void> {
       );
     }
   }
-  const raw = (fn: 'rawOneTx' | 'rawTxPerRecord' | 'dexieBulkAdd', n: number, d: 'strict' | 'relaxed') => async (page: Page) => {
+  const raw = (fn: 'rawOneTx' | 'rawTxPerRecord' | 'rawTxPerRecordCommit' | 'dexieBulkAdd', n: number, d: 'strict' | 'relaxed') => async (page: Page) => {
     await page.goto(`${srv.url}/`);
     return (await call(page, fn, n, d)).ms;
   };
@@ -121,6 +121,14 @@ async function ingestSection(site: string): Promise<void> {
     { name: 'raw IndexedDB: one transaction, relaxed', n: N, run: raw('rawOneTx', N, 'relaxed') },
     { name: 'raw IndexedDB: transaction per record, strict', n: A, run: raw('rawTxPerRecord', A, 'strict') },
     { name: 'raw IndexedDB: transaction per record, relaxed', n: A, run: raw('rawTxPerRecord', A, 'relaxed') },
+    { name: 'raw IndexedDB: transaction per record with explicit commit(), strict', n: A, run: raw('rawTxPerRecordCommit', A, 'strict') },
+    {
+      name: 'OPFS file through a worker, write + flush per record, awaited (not IndexedDB)', n: A,
+      run: async (page) => {
+        await page.goto(`${srv.url}/`);
+        return (await call(page, 'opfsJournalAwaited', A)).ms;
+      },
+    },
     { name: 'Dexie bulkAdd, strict', n: N, run: raw('dexieBulkAdd', N, 'strict') },
     {
       name: 'workbox Queue.pushRequest each (relaxed: no setting)', n: Math.min(A, 5_000),

@@ -125,6 +125,60 @@ const bench = {
     return { ms };
   },
 
+  /**
+   * Raw IndexedDB, one transaction per record with an explicit `commit()`:
+   * no round trip between the add and the commit, the fastest a durable
+   * transaction per record can be (the floor under `await ingest()` each).
+   */
+  async rawTxPerRecordCommit(n: number, durability: Durability): Promise<{ ms: number }> {
+    const db = await idbOpen('bench-raw-each-commit');
+    const t0 = now();
+    for (let i = 0; i < n; i++) {
+      const tx = db.transaction('records', 'readwrite', txOptions(durability));
+      tx.objectStore('records').add(makeDoc(i));
+      tx.commit();
+      await txDone(tx);
+    }
+    const ms = now() - t0;
+    db.close();
+    return { ms };
+  },
+
+  /**
+   * Not IndexedDB: each record appended to an OPFS file through a dedicated
+   * worker's sync access handle and flushed (fsync) before the reply, one
+   * awaited round trip per record. What a journal outside IndexedDB could
+   * give an awaited `ingest()`; sw-ingest does not do this (docs/benchmarks.md).
+   */
+  async opfsJournalAwaited(n: number): Promise<{ ms: number }> {
+    const code = `let h; onmessage = async (e) => {
+      if (e.data === 'open') {
+        const root = await navigator.storage.getDirectory();
+        const f = await root.getFileHandle('bench-journal', { create: true });
+        h = await f.createSyncAccessHandle();
+        postMessage(0);
+        return;
+      }
+      h.write(e.data, { at: h.getSize() });
+      h.flush();
+      postMessage(1);
+    };`;
+    const worker = new Worker(URL.createObjectURL(new Blob([code], { type: 'text/javascript' })));
+    const reply = (): Promise<void> => new Promise((resolve) => { worker.onmessage = () => resolve(); });
+    let r = reply();
+    worker.postMessage('open');
+    await r;
+    const t0 = now();
+    for (let i = 0; i < n; i++) {
+      r = reply();
+      worker.postMessage(docBson(i));
+      await r;
+    }
+    const ms = now() - t0;
+    worker.terminate();
+    return { ms };
+  },
+
   /** Dexie's `bulkAdd` of all records. */
   async dexieBulkAdd(n: number, durability: Durability): Promise<{ ms: number }> {
     const db = new Dexie('bench-dexie', durability === 'default' ? {} : { chromeTransactionDurability: durability });

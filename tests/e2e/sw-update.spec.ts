@@ -71,13 +71,18 @@ test('upgrading the IndexedDB layout from version 1 keeps every queued record', 
     });
   }, n + 5); // the current version opens: the upgrades run (1 → 2 counts the records, 2 → 3 keeps them as one-record entries)
   expect(await pending(page)).toBe(n);
-  // The upgrade counted the v1 records: 10 more would pass the cap of n + 5.
-  const full = await page.evaluate(() => (window as any).ingestReadings((window as any).client, 10, 1_000).catch((e: any) => e.code));
+  // The upgrade counted the v1 records: 5 more fit the cap of n + 5 (one
+  // entry of 5 records, next to the v1 one-record entries), 1 more does not.
+  const full = await page.evaluate(async (from) => {
+    const w = window as any;
+    await w.ingestReadings(w.client, 5, from);
+    return w.ingestReadings(w.client, 1, from + 5).catch((e: any) => e.code);
+  }, n);
   expect(full).toBe('outbox-full');
-  expect(await pending(page)).toBe(n);
+  expect(await pending(page)).toBe(n + 5);
 
   await server.start();
   await page.evaluate(() => (window as any).client.flush());
   expect(await pending(page)).toBe(0);
-  await expectExactlyOnce(server, n);
+  await expectExactlyOnce(server, n + 5);
 });
