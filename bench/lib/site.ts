@@ -88,6 +88,7 @@ export async function buildSite(variants: readonly Variant[]): Promise<string> {
     }
     copyFileSync(join(ROOT, 'bench/site/index.html'), join(to, 'index.html'));
     for (const f of ['bench-page.js', 'workbox-sw.js']) copyFileSync(join(scripts, f), join(to, f));
+    copyFileSync(join(ROOT, 'bench/site/opfs-journal-worker.js'), join(to, 'opfs-journal-worker.js'));
   }
   return dir;
 }

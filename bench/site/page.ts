@@ -151,20 +151,11 @@ const bench = {
    * give an awaited `ingest()`; sw-ingest does not do this (docs/benchmarks.md).
    */
   async opfsJournalAwaited(n: number): Promise<{ ms: number }> {
-    const code = `let h; onmessage = async (e) => {
-      if (e.data === 'open') {
-        const root = await navigator.storage.getDirectory();
-        const f = await root.getFileHandle('bench-journal', { create: true });
-        h = await f.createSyncAccessHandle();
-        postMessage(0);
-        return;
-      }
-      h.write(e.data, { at: h.getSize() });
-      h.flush();
-      postMessage(1);
-    };`;
-    const worker = new Worker(URL.createObjectURL(new Blob([code], { type: 'text/javascript' })));
-    const reply = (): Promise<void> => new Promise((resolve) => { worker.onmessage = () => resolve(); });
+    const worker = new Worker('./opfs-journal-worker.js'); // a file: the server's CSP allows workers from 'self' only
+    const reply = (): Promise<void> => new Promise((resolve, reject) => {
+      worker.onmessage = (e: MessageEvent<{ ok: boolean; error?: string }>) => (e.data.ok ? resolve() : reject(new Error(`OPFS worker: ${e.data.error}`)));
+      worker.onerror = (e) => reject(new Error(`OPFS worker: ${e.message}`));
+    });
     let r = reply();
     worker.postMessage('open');
     await r;
