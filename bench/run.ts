@@ -219,10 +219,12 @@ async function timedDrain(site: string, v: Variant, n: number, sink: 'sqlite' | 
       sampler?.start(50);
       const drained = await call(page, 'drainTimed', 600_000);
       const samples = (await sampler?.stop()) ?? [];
+      // What stays after the drain: a retained batch would show here, a late collection would not.
+      const heapAfter = await sampler?.usedAfterGc();
       await sampler?.detach();
       const stored = await srv.count('Reading');
       if (stored !== n) throw new Error(`the server holds ${stored} of ${n} records`);
-      return { ...drained, heapBefore: heapBefore ?? 0, heapPeak: Math.max(0, ...samples), fillMs: filled.ms };
+      return { ...drained, heapBefore: heapBefore ?? 0, heapAfter: heapAfter ?? 0, heapPeak: Math.max(0, ...samples), fillMs: filled.ms };
     });
   } finally {
     await srv.dispose();
@@ -294,7 +296,8 @@ async function wireSection(site: string): Promise<void> {
         for (const [k, label] of [['bson', 'BSON'], ['bsonGzip', 'BSON + gzip'], ['json', 'JSON'], ['jsonGzip', 'JSON + gzip']] as const) {
           record('4 wire', `${label}, ${batch}-record bodies`, 'bytes/record', w[k]!);
         }
-        record('4 wire', `encode BSON body, ${batch}-record bodies`, 'µs/record', w.bsonEncodeUsPerRecord!);
+        record('4 wire', `encode BSON body with bson's serializer, ${batch}-record bodies`, 'µs/record', w.bsonEncodeUsPerRecord!);
+        record('4 wire', `frame BSON body as the SW does (encodeBatchBody), ${batch}-record bodies`, 'µs/record', w.bsonFrameUsPerRecord!);
         record('4 wire', `encode JSON body, ${batch}-record bodies`, 'µs/record', w.jsonEncodeUsPerRecord!);
         record('4 wire', `gzip (CompressionStream) of BSON, ${batch}-record bodies`, 'MB/s', w.gzipMBps!);
       }
@@ -315,6 +318,7 @@ async function memorySection(site: string): Promise<void> {
       const label = `${fmt(n)} pending, ${batch}-record batches`;
       record('5 memory', `SW heap peak during the drain, ${label}`, 'MB', r.heapPeak / 1e6);
       record('5 memory', `SW heap after GC before the drain, ${label}`, 'MB', r.heapBefore / 1e6);
+      record('5 memory', `SW heap after GC after the drain, ${label}`, 'MB', r.heapAfter / 1e6);
       record('5 memory', `drain rate, ${label}`, 'records/s', rate(n, r.ms));
       record('5 memory', `page: largest delay of a 20 ms timer during the drain, ${label}`, 'ms', r.maxTimerLagMs);
       record('5 memory', `page: long tasks > 50 ms during the drain, ${label}`, 'count', r.longTasks.length);
