@@ -15,7 +15,7 @@
  * the same: `tests/unit/fast-encode.test.ts` compares them.
  */
 import { Double, Long, ObjectId } from 'bson';
-import { MAX_DOCUMENT_BYTES } from './protocol.js';
+import { MAX_DOCUMENT_BYTES, writeInt64 } from './protocol.js';
 import type { ParsedType } from './schema.js';
 
 /** Encodes one document, or answers `undefined`: take the general path. */
@@ -152,8 +152,7 @@ export function compileFastEncoder(type: ParsedType): FastEncoder | undefined {
         case Kind.Int: {
           if (typeof v === 'number') {
             if (!Number.isSafeInteger(v)) return undefined;
-            view.setUint32(pos, v >>> 0, true);
-            view.setInt32(pos + 4, Math.floor(v / 4294967296), true);
+            writeInt64(view, pos, v);
           } else if (typeof v === 'bigint') {
             if (v < INT64_MIN || v > INT64_MAX) return undefined;
             view.setBigInt64(pos, v, true);
@@ -182,8 +181,7 @@ export function compileFastEncoder(type: ParsedType): FastEncoder | undefined {
           if (!(v instanceof Date)) return undefined;
           const ms = v.getTime();
           if (Number.isNaN(ms)) return undefined;
-          view.setUint32(pos, ms >>> 0, true);
-          view.setInt32(pos + 4, Math.floor(ms / 4294967296), true);
+          writeInt64(view, pos, ms);
           pos += 8;
           break;
         }

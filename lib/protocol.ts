@@ -107,6 +107,15 @@ export interface RecordFrame {
   d: Uint8Array;
 }
 
+/**
+ * Writes a safe integer (|n| < 2^53: a date's milliseconds, an int that is
+ * a JS number) as BSON's little-endian int64 at `pos`.
+ */
+export function writeInt64(view: DataView, pos: number, n: number): void {
+  view.setUint32(pos, n >>> 0, true);
+  view.setInt32(pos + 4, Math.floor(n / 4294967296), true);
+}
+
 const textEncoder = new TextEncoder();
 const ASCII_DIGITS: Uint8Array[] = [];
 
@@ -155,8 +164,7 @@ export function encodeBatchBody(client: string, sentAt: Date, records: readonly 
     out[pos++] = 0;
   };
   const int64 = (ms: number): void => {
-    view.setUint32(pos, ms >>> 0, true);
-    view.setInt32(pos + 4, Math.floor(ms / 4294967296), true);
+    writeInt64(view, pos, ms);
     pos += 8;
   };
   const string = (bytes: Uint8Array): void => {
