@@ -14,16 +14,19 @@
  */
 import { BSON as BsonCodec, type Document } from 'bson';
 import { loginRequest, sameIdentity, toStored, type IngestCredentials } from './credentials.js';
-import { IngestError, type SerializedError } from './errors.js';
+import { endpointNotFoundMessage, IngestError, type SerializedError } from './errors.js';
 import {
   appendRecords, clearRecords, countPending, getConfig, getSession, listDeadLetters, openOutboxDb, putConfig, putSession,
-  readStats, resolveDeadLetters, setPaused, entryLimits, type EntryLimits, type OutboxCaps, type OutboxDb, type OutboxRecord, type RetryPolicy,
+  readStats, recordFailure, resolveDeadLetters, setPaused, entryLimits, type EntryLimits, type OutboxCaps, type OutboxDb, type OutboxRecord, type RetryPolicy,
 } from './outbox-db.js';
-import { MAX_DOCUMENT_BYTES, PATHS, endpointUrl, type Session } from './protocol.js';
+import { MAX_DOCUMENT_BYTES, PATHS, endpointUrl, isSession, type Session } from './protocol.js';
+import { mismatchedTypes, schemaFingerprints } from './schema-fingerprint.js';
 import { compileFastEncoder, type FastEncoder } from './fast-encode.js';
 import { convertDocument, parseSchema, type ObjectSchema, type ParsedSchema } from './schema.js';
 import type { AsymmetricName, ClientSchema, IngestDocument } from './schema-types.js';
-import { EVENTS_CHANNEL, SYNC_TAG, type FlushReply, type PageMessage, type SwEvent } from './sw-messages.js';
+import { EVENTS_CHANNEL, SYNC_TAG, type FlushReply, type FlushResult, type PageMessage, type SwEvent } from './sw-messages.js';
+
+export type { FlushResult };
 
 /** Default records per upload. */
 export const DEFAULT_BATCH_MAX_RECORDS = 2_000;
@@ -138,6 +141,13 @@ export interface IngestEvents {
   online: Record<string, never>;
   /** The browser reports the network gone (records keep queueing). */
   offline: Record<string, never>;
+  /**
+   * The server's schema differs from the page's for these asymmetric types
+   * (or does not declare them), by the fingerprints of its latest session
+   * answer. Records are still queued and judged by the server, which may
+   * refuse them. Detected at `open()`; a listener added later still gets it.
+   */
+  'schema-mismatch': { types: string[] };
 }
 
 /** What {@link IngestClient.stats} reports. */
@@ -202,7 +212,11 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
     this.channel = new BroadcastChannel(EVENTS_CHANNEL);
     this.channel.onmessage = (e: MessageEvent<SwEvent>) => {
       const event = e.data;
-      if (event.type === 'error') this.emit('error', { error: IngestError.from(event.error) });
+      if (event.type === 'error') {
+        const error = IngestError.from(event.error);
+        if (error.code === 'endpoint-not-found') this.warnEndpoint(error);
+        this.emit('error', { error });
+      }
       else if (event.type === 'uploaded') this.emit('uploaded', { count: event.count, pending: event.pending });
       else if (event.type === 'rejected') this.emit('rejected', { count: event.count, codes: event.codes });
     };
@@ -231,7 +245,36 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, (set = new Set()));
     set.add(listener as (detail: never) => void);
+    const mismatch = this.schemaMismatch;
+    if (event === 'schema-mismatch' && mismatch?.emitted) {
+      // Found at open(), before the app could listen: tell this listener too.
+      queueMicrotask(() => {
+        if (set.has(listener as (detail: never) => void)) (listener as (d: IngestEvents['schema-mismatch']) => void)(mismatch.detail);
+      });
+    }
     return () => set.delete(listener as (detail: never) => void);
+  }
+
+  private schemaMismatch: { detail: IngestEvents['schema-mismatch']; emitted: boolean } | undefined;
+
+  /** @internal Announces a schema mismatch found by {@link open}, after open() has returned the client. */
+  reportSchemaMismatch(types: string[]): void {
+    const mismatch = { detail: { types }, emitted: false };
+    this.schemaMismatch = mismatch;
+    console.warn(`sw-ingest: the server's schema differs from this page's for ${types.join(', ')}; records are still queued, and the server may refuse them`);
+    setTimeout(() => {
+      mismatch.emitted = true;
+      this.emit('schema-mismatch', mismatch.detail);
+    }, 0);
+  }
+
+  private endpointWarned = false;
+
+  /** @internal One console warning per client that the endpoint is not an sw-ingest API. */
+  warnEndpoint(error: IngestError): void {
+    if (this.endpointWarned) return;
+    this.endpointWarned = true;
+    console.warn(`sw-ingest: ${error.message}`);
   }
 
   private emit<E extends keyof IngestEvents>(event: E, detail: IngestEvents[E]): void {
@@ -385,15 +428,17 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
 
   /**
    * Asks the service worker to upload now, and resolves when the outbox is
-   * empty (records the server rejected are then in `rejected()`).
+   * empty, with what was settled meanwhile: `uploaded` records the server
+   * confirmed and `rejected` ones it refused (those are in `rejected()`).
    *
-   * @throws {@link IngestError} `network-error`, `server-error`, `auth-failed`, `rate-limited`, `timeout`, …
+   * @throws {@link IngestError} `endpoint-not-found`, `network-error`, `server-error`, `auth-failed`, `rate-limited`, `timeout`, …
    * @example
    * ```ts
-   * await client.flush({ timeoutMs: 10_000 });
+   * const { uploaded, rejected } = await client.flush({ timeoutMs: 10_000 });
+   * if (rejected > 0) console.warn(await client.rejected());
    * ```
    */
-  async flush(options: FlushOptions = {}): Promise<void> {
+  async flush(options: FlushOptions = {}): Promise<FlushResult> {
     if (this.closed) throw new IngestError('closed', 'flush(): the client is closed');
     await this.settled();
     const timeoutMs = options.timeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS;
@@ -412,7 +457,12 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
     worker.postMessage({ type: 'sw-ingest:flush', timeoutMs } satisfies PageMessage, [channel.port2]);
     const result = await reply;
     channel.port1.close();
-    if (!result.ok) throw IngestError.from(result.error);
+    if (!result.ok) {
+      const error = IngestError.from(result.error);
+      if (error.code === 'endpoint-not-found') this.warnEndpoint(error);
+      throw error;
+    }
+    return result.result;
   }
 
   /**
@@ -594,22 +644,33 @@ function waitForActive(registration: ServiceWorkerRegistration, timeoutMs = 30_0
   });
 }
 
-async function logIn(endpoint: string, credentials: IngestCredentials, timeoutMs: number): Promise<Session | undefined> {
+/**
+ * Logs in at `open()`. Resolves with the session; with undefined when the
+ * server cannot be reached or is having trouble (the SW logs in before its
+ * first upload; not for a JWT: see README); with an `endpoint-not-found`
+ * error when what answered is not an sw-ingest API.
+ */
+async function logIn(endpoint: string, credentials: IngestCredentials, timeoutMs: number): Promise<Session | IngestError | undefined> {
   const login = loginRequest(credentials)!;
+  const url = endpointUrl(endpoint, login.path);
   let res: Response;
   try {
-    res = await fetch(endpointUrl(endpoint, login.path), {
+    res = await fetch(url, {
       method: 'POST', headers: login.bearer ? { Authorization: `Bearer ${login.bearer}` } : {}, signal: AbortSignal.timeout(timeoutMs),
     });
   } catch {
-    return undefined; // offline: the service worker logs in before its first upload (not for a JWT: see README)
+    return undefined; // offline
   }
+  const body: unknown = await res.json().catch(() => undefined);
+  const error = (body as { error?: Partial<SerializedError> } | undefined)?.error;
+  const fromApi = typeof error?.code === 'string' && typeof error.message === 'string';
+  const notApi = (why: string): IngestError => new IngestError('endpoint-not-found', endpointNotFoundMessage(url, why));
+  if (res.status === 404 || res.status === 405) return notApi(`HTTP ${res.status}`);
   if (res.status === 401 || res.status === 403) {
-    const body = (await res.json().catch(() => ({}))) as { error?: SerializedError };
-    throw new IngestError('auth-failed', `open(): ${credentials.type} login refused by ${endpoint}: ${body.error?.message ?? res.status}`);
+    throw new IngestError('auth-failed', `open(): ${credentials.type} login refused by ${endpoint}: ${error?.message ?? res.status}`);
   }
-  if (!res.ok) return undefined; // the server is having trouble; the SW will try again
-  return (await res.json()) as Session;
+  if (!res.ok) return fromApi || res.status >= 500 || res.status === 408 || res.status === 429 ? undefined : notApi(`HTTP ${res.status}`);
+  return isSession(body) ? body : notApi(`HTTP ${res.status}, but not an sw-ingest session`);
 }
 
 function positive(name: string, v: number | undefined, fallback: number): number {
@@ -688,9 +749,19 @@ export async function open<const S extends readonly ObjectSchema[]>(options: Ope
   await waitForActive(registration);
 
   // A JWT is exchanged at every open (the page has a fresh one now); other credentials when there is no session.
-  if (credentials.type === 'jwt' || !(await getSession(db))) {
-    const session = await logIn(endpoint, credentials, retry.requestTimeoutMs);
-    if (session) await putSession(db, session);
+  const pageFingerprints = await schemaFingerprints(schema);
+  const storedSession = await getSession(db);
+  let serverFingerprints = storedSession?.schema; // as of the latest login or refresh (absent in older outboxes)
+  let endpointProblem: IngestError | undefined;
+  if (credentials.type === 'jwt' || !storedSession) {
+    const outcome = await logIn(endpoint, credentials, retry.requestTimeoutMs);
+    if (outcome instanceof IngestError) {
+      endpointProblem = outcome;
+      await recordFailure(db, outcome);
+    } else if (outcome) {
+      await putSession(db, outcome);
+      serverFingerprints = outcome.schema;
+    }
   }
 
   const client = new IngestClient<ClientSchema<S>>(db, schema, registration, {
@@ -702,6 +773,9 @@ export async function open<const S extends readonly ObjectSchema[]>(options: Ope
       maxPendingBytes: positive('maxPendingBytes', options.maxPendingBytes, DEFAULT_MAX_PENDING_BYTES),
     },
   });
+  if (endpointProblem) client.warnEndpoint(endpointProblem);
+  const mismatched = serverFingerprints === undefined ? [] : mismatchedTypes(pageFingerprints, serverFingerprints);
+  if (mismatched.length > 0) client.reportSchemaMismatch(mismatched);
   // Records left by an earlier visit go out now, not at the next sync.
   client.wake(true);
   return client;

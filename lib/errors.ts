@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   'logged-out': 'logOut() was called; nothing uploads until open() logs in again.',
   'pending-records': 'logOut() could not upload every queued record; flush later, or logOut({ discardPending: true }).',
   'paused': 'Uploads are paused with pause(); records stay queued until resume().',
+  'endpoint-not-found': 'The endpoint given to open() is not an sw-ingest API (404/405, an HTML page, no or another protocol version): records stay queued; fix the endpoint.',
   'network-error': 'The backend could not be reached.',
   'timeout': 'The operation did not finish within its time limit.',
   'auth-failed': 'The backend refused the credentials (401/403) and logging in again did not help.',
@@ -87,4 +88,15 @@ export class IngestError extends Error {
     const code = data.code in ERROR_CODES ? data.code : 'server-error';
     return new IngestError(code, data.message, data.path === undefined ? {} : { path: data.path });
   }
+}
+
+/**
+ * The message of an `endpoint-not-found` error: it names the URL that
+ * answered and why the answer is not the API's.
+ *
+ * @param url - the URL that was asked
+ * @param why - what came back, e.g. `HTTP 404`
+ */
+export function endpointNotFoundMessage(url: string, why: string): string {
+  return `${url} is not an sw-ingest API (${why}): check the endpoint given to open(), e.g. '/api/ingest'; records stay queued`;
 }

@@ -3,7 +3,7 @@
  * contents of the public API.
  */
 export { open, IngestClient } from './client.js';
-export type { OpenOptions, FlushOptions, RejectedRecord, IngestEvents, IngestStats } from './client.js';
+export type { OpenOptions, FlushOptions, FlushResult, RejectedRecord, IngestEvents, IngestStats } from './client.js';
 export { Credentials } from './credentials.js';
 export type { IngestCredentials } from './credentials.js';
 export { IngestError, ERROR_CODES } from './errors.js';

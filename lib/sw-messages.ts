@@ -23,8 +23,16 @@ export interface FlushMessage {
   timeoutMs: number;
 }
 
+/** What `flush()` resolves with: the records settled while it ran (by any drain of the worker). */
+export interface FlushResult {
+  /** Records the server confirmed stored (or already stored) that left the outbox. */
+  uploaded: number;
+  /** Records the server refused; they are in `rejected()`. */
+  rejected: number;
+}
+
 /** SW → page on the flush port. */
-export type FlushReply = { ok: true } | { ok: false; error: SerializedError };
+export type FlushReply = { ok: true; result: FlushResult } | { ok: false; error: SerializedError };
 
 export type PageMessage = DrainMessage | FlushMessage;
 

@@ -27,7 +27,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
-import { PATHS, type Session } from '../lib/protocol.js';
+import { PATHS, PROTOCOL_VERSION, type Session } from '../lib/protocol.js';
 import type { CustomJwtVerifier } from './custom-jwt.js';
 import { sendError } from './errors.js';
 import type { Store } from './store.js';
@@ -222,6 +222,8 @@ export interface AuthRouteOptions {
   customJwt?: CustomJwtVerifier | undefined;
   /** Extra `onRequest` hooks of the login routes (rate limits). */
   loginHooks?: onRequestAsyncHookHandler[];
+  /** The schema's fingerprints (`schemaFingerprints()`), sent with every session for the page's drift check. */
+  schemaFingerprints: Record<string, string>;
 }
 
 /**
@@ -258,7 +260,7 @@ export function registerAuthRoutes(app: FastifyInstance, options: AuthRouteOptio
       id: sessionId, userId, refreshTokenHash: sha256Hex(refreshToken), createdAt: Date.now(),
       ...(apiKeyId === undefined ? {} : { apiKeyId }),
     });
-    return { userId, refreshToken, ...(await issuer.issue(userId, sessionId)) };
+    return { v: PROTOCOL_VERSION, userId, refreshToken, ...(await issuer.issue(userId, sessionId)), schema: options.schemaFingerprints };
   }
 
   // Login routes take no body: a small limit keeps floods cheap.
@@ -299,7 +301,9 @@ export function registerAuthRoutes(app: FastifyInstance, options: AuthRouteOptio
     if (refreshToken === undefined) return sendError(reply, 'unauthorized', { message: 'Missing "Authorization: Bearer <refreshToken>" header.' });
     const session = await store.findSession(sha256Hex(refreshToken));
     if (session === undefined) return sendError(reply, 'unauthorized', { message: 'The refresh token is not valid, or its session was logged out or its API key revoked; log in again.' });
-    return { userId: session.userId, refreshToken, ...(await issuer.issue(session.userId, session.id)) } satisfies Session;
+    return {
+      v: PROTOCOL_VERSION, userId: session.userId, refreshToken, ...(await issuer.issue(session.userId, session.id)), schema: options.schemaFingerprints,
+    } satisfies Session;
   });
 
   app.post(PATHS.logout, { bodyLimit: 4096 }, async (request, reply) => {

@@ -25,6 +25,26 @@ export interface DrainResult {
   rejected: number;
 }
 
+/**
+ * Records settled by every drain of this worker since it started. `flush()`
+ * reports the difference between its start and its end, so it also counts
+ * what a drain already running when it arrived settled meanwhile.
+ */
+const settledTotals: DrainResult = { uploaded: 0, rejected: 0 };
+
+/** A copy of {@link settledTotals}. */
+export function settledSoFar(): DrainResult {
+  return { ...settledTotals };
+}
+
+/** Adds settled records to a drain's result and to {@link settledTotals}. */
+function tally(result: DrainResult, uploaded: number, rejected: number): void {
+  result.uploaded += uploaded;
+  result.rejected += rejected;
+  settledTotals.uploaded += uploaded;
+  settledTotals.rejected += rejected;
+}
+
 /** Ends the current backoff early; set while a drain sleeps between attempts. */
 let wakeSleeper: (() => void) | undefined;
 
@@ -160,8 +180,7 @@ async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
         if (more && failure === undefined && inFlight.length < window) await send();
         const { confirmed, rejected, unproven } = verdicts(replies);
         const left = await settleBatch(db, sent.batch, confirmed, rejected);
-        result.uploaded += confirmed.length;
-        result.rejected += rejected.length;
+        tally(result, confirmed.length, rejected.length);
         if (confirmed.length > 0) announce({ type: 'uploaded', count: confirmed.length, pending: left.records });
         if (rejected.length > 0) announce({ type: 'rejected', count: rejected.length, codes: [...new Set(rejected.map((r) => r.code))] });
         if (unproven > 0) {
@@ -197,6 +216,7 @@ async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
     lastFailure = e;
     announce({ type: 'error', error: e.toJSON() });
     await recordFailure(db, e);
+    if (e.action === 'stop') throw e; // every record stays queued; the next wake-up tries again
     if (e.action === 'shrink' && batch.records.length > 1) {
       // Too large for the server: halve the batch; an entry of several
       // records is split first, as batches are made of whole entries.
@@ -207,7 +227,7 @@ async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
     if (e.action === 'reject-batch' || e.action === 'shrink') {
       const rejected = condemned(batch, e);
       await settleBatch(db, batch, [], rejected);
-      result.rejected += rejected.length;
+      tally(result, 0, rejected.length);
       announce({ type: 'rejected', count: rejected.length, codes: [rejected[0]!.code] });
       continue;
     }

@@ -8,7 +8,7 @@ import { Queue } from 'workbox-background-sync';
 import { IngestError } from '../lib/errors.js';
 import { getConfig, openOutboxDb } from '../lib/outbox-db.js';
 import { QUEUE_NAME, type FlushReply, type PageMessage } from '../lib/sw-messages.js';
-import { asIngestError, drain, lastFailure } from './drain.js';
+import { asIngestError, drain, lastFailure, settledSoFar } from './drain.js';
 
 declare const self: ServiceWorkerGlobalScope;
 
@@ -38,8 +38,12 @@ function onFlush(event: ExtendableMessageEvent, timeoutMs: number): void {
       error: (lastFailure ?? new IngestError('timeout', `flush(): the outbox was not empty after ${timeoutMs} ms`)).toJSON(),
     }), timeoutMs),
   );
+  const before = settledSoFar();
   const drained = drain(timeoutMs, true).then(
-    (): FlushReply => ({ ok: true }),
+    (): FlushReply => {
+      const after = settledSoFar();
+      return { ok: true, result: { uploaded: after.uploaded - before.uploaded, rejected: after.rejected - before.rejected } };
+    },
     (e: unknown): FlushReply => ({ ok: false, error: asIngestError(e).toJSON() }),
   );
   event.waitUntil(Promise.race([drained, timedOut]).then((r) => port?.postMessage(r)));

@@ -4,10 +4,10 @@
  * refresh), so a record queued a week ago is sent with a fresh token.
  */
 import { loginRequest } from '../lib/credentials.js';
-import { IngestError, type IngestErrorCode } from '../lib/errors.js';
+import { endpointNotFoundMessage, IngestError, type IngestErrorCode } from '../lib/errors.js';
 import { getSession, putSession, type Batch, type OutboxDb, type StoredConfig } from '../lib/outbox-db.js';
 import {
-  BSON_CONTENT_TYPE, PATHS, encodeBatchBody, endpointUrl, parseUploadReply,
+  BSON_CONTENT_TYPE, PATHS, PROTOCOL_VERSION, encodeBatchBody, endpointUrl, isSession, parseUploadReply, speaksProtocol,
   type ErrorReply, type RecordResult, type Session,
 } from '../lib/protocol.js';
 
@@ -19,8 +19,13 @@ export class UploadFailure extends IngestError {
   constructor(
     code: IngestErrorCode,
     message: string,
-    /** `retry`: try the same batch later. `reject-batch`: the server refuses these records for good. `shrink`: too large, split it. */
-    readonly action: 'retry' | 'reject-batch' | 'shrink',
+    /**
+     * `retry`: try the same batch later. `reject-batch`: the server refuses
+     * these records for good. `shrink`: too large, split it. `stop`: end this
+     * drain now and keep every record queued (the endpoint is wrong: retrying
+     * within the drain cannot help; the next wake-up tries again).
+     */
+    readonly action: 'retry' | 'reject-batch' | 'shrink' | 'stop',
     readonly details: { retryAfterMs?: number; serverCode?: string; collection?: string } = {},
   ) {
     super(code, message);
@@ -49,17 +54,37 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/** The error of an sw-ingest error answer (`{"error": {"code", "message"}}`), or undefined for any other body. */
 async function errorBody(res: Response): Promise<ErrorReply['error'] | undefined> {
   try {
-    return ((await res.json()) as ErrorReply).error;
+    const error = ((await res.json()) as Partial<ErrorReply> | null)?.error;
+    return typeof error?.code === 'string' && typeof error.message === 'string' ? error : undefined;
   } catch {
     return undefined;
   }
 }
 
+/** Statuses whose meaning does not depend on who answered (a proxy's 413 or 429 means what the server's would). */
+const GENERIC_STATUSES = new Set([401, 403, 408, 413, 429]);
+
+/**
+ * The failure for an answer that is not from an sw-ingest API: the endpoint
+ * is wrong (a typo, a missing prefix, the site's HTML fallback). Records
+ * stay queued; dead letters are only for the server's verdicts on records.
+ */
+export function endpointNotFound(url: string, why: string, action: 'retry' | 'stop'): UploadFailure {
+  return new UploadFailure('endpoint-not-found', endpointNotFoundMessage(url, why), action);
+}
+
 /** Turns a non-2xx answer into an {@link UploadFailure}. */
-async function failure(res: Response, what: string): Promise<UploadFailure> {
+async function failure(res: Response, what: string, url: string): Promise<UploadFailure> {
   const body = await errorBody(res);
+  // No such route: whatever the body says, this URL is not the API.
+  if (res.status === 404 || res.status === 405) return endpointNotFound(url, `HTTP ${res.status}${body ? ` ${body.code}` : ''}`, 'stop');
+  // A 4xx without the API's error shape is another server's verdict, never one on these records.
+  if (!body && res.status >= 400 && res.status < 500 && !GENERIC_STATUSES.has(res.status)) {
+    return endpointNotFound(url, `HTTP ${res.status} without an sw-ingest error body`, 'stop');
+  }
   const detail = `${what}: HTTP ${res.status}${body ? ` ${body.code}: ${body.message}` : ''}`;
   const wait = retryAfterMs(res.headers.get('Retry-After'));
   const details = { serverCode: body?.code, collection: body?.collection, retryAfterMs: wait };
@@ -72,9 +97,12 @@ async function failure(res: Response, what: string): Promise<UploadFailure> {
 
 async function requestSession(config: StoredConfig, path: string, bearer: string | undefined, what: string): Promise<Session> {
   const headers: HeadersInit = bearer ? { Authorization: `Bearer ${bearer}` } : {};
-  const res = await post(endpointUrl(config.endpoint, path), { headers }, config.retry.requestTimeoutMs);
-  if (!res.ok) throw await failure(res, what);
-  return (await res.json()) as Session;
+  const url = endpointUrl(config.endpoint, path);
+  const res = await post(url, { headers }, config.retry.requestTimeoutMs);
+  if (!res.ok) throw await failure(res, what, url);
+  const reply: unknown = await res.json().catch(() => undefined);
+  if (!isSession(reply)) throw endpointNotFound(url, `HTTP ${res.status}, but not an sw-ingest session of protocol ${PROTOCOL_VERSION}`, 'stop');
+  return reply;
 }
 
 /** Logs in again with what the outbox keeps (anonymous, or the API key); a JWT user needs the page. */
@@ -133,12 +161,24 @@ export async function uploadBatch(db: OutboxDb, config: StoredConfig, batch: Bat
       session = await freshSession(db, config, true);
       continue;
     }
-    if (!res.ok) throw await failure(res, `POST ${url}`);
+    if (!res.ok) throw await failure(res, `POST ${url}`, url);
+    // Not JSON (an HTML page), or JSON without this protocol's version
+    // (another service): not the API's answer. Retried all the same: after a
+    // commit, a middlebox may have replaced a real confirmation, and the
+    // re-send is answered duplicate. JSON that does not parse (a truncated
+    // body) is a broken confirmation: bad-response, below.
+    const type = res.headers.get('Content-Type') ?? '';
+    if (!/^application\/json\b/i.test(type)) {
+      throw endpointNotFound(url, `HTTP ${res.status} ${type === '' ? 'without a Content-Type' : type}, not an sw-ingest confirmation`, 'retry');
+    }
     let reply: unknown;
     try {
       reply = await res.json();
     } catch {
       reply = undefined;
+    }
+    if (reply !== undefined && !speaksProtocol(reply)) {
+      throw endpointNotFound(url, `HTTP ${res.status}, but the reply is not an sw-ingest confirmation of protocol ${PROTOCOL_VERSION}`, 'retry');
     }
     const results = parseUploadReply(reply, batch.records.length);
     if (!results) {

@@ -465,7 +465,10 @@ class Connection {
       const body = typeof canned.body === 'string'
         ? Buffer.from(canned.body)
         : Buffer.from(JSON.stringify(canned.body ?? { error: { code: 'internal', message: `injected by the test's fault proxy: HTTP ${canned.status}` } }));
-      const headers: Array<[string, string]> = [['content-type', 'application/json; charset=utf-8'], ...Object.entries(canned.headers ?? {})];
+      const given = Object.entries(canned.headers ?? {});
+      const headers: Array<[string, string]> = given.some(([name]) => name.toLowerCase() === 'content-type')
+        ? given
+        : [['content-type', 'application/json; charset=utf-8'], ...given];
       ex.out.push(buildResponse(canned.status, headers, body));
       ex.complete = true;
       if (ex.entry) {
