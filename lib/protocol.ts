@@ -30,11 +30,36 @@ export const PATHS = {
 
 /** What the login and refresh endpoints answer (JSON). */
 export interface Session {
+  /** {@link PROTOCOL_VERSION}: an answer without it is not from an sw-ingest API (the endpoint is wrong). */
+  v: number;
   userId: string;
   accessToken: string;
   refreshToken: string;
   /** Milliseconds since the epoch. */
   accessTokenExpiresAt: number;
+  /** The server's schema fingerprint per asymmetric type (see `schema-fingerprint.ts`), for the page's `schema-mismatch` check. */
+  schema: Record<string, string>;
+}
+
+/**
+ * Whether a login or refresh answer is a {@link Session} of this protocol
+ * version. Anything else (an HTML page, another API's JSON, another
+ * version) means the configured endpoint is not an sw-ingest API.
+ */
+export function isSession(reply: unknown): reply is Session {
+  if (reply === null || typeof reply !== 'object') return false;
+  const r = reply as Partial<Session>;
+  return r.v === PROTOCOL_VERSION && typeof r.userId === 'string' && typeof r.accessToken === 'string'
+    && typeof r.refreshToken === 'string' && typeof r.accessTokenExpiresAt === 'number'
+    && r.schema !== null && typeof r.schema === 'object';
+}
+
+/**
+ * Whether an upload reply speaks this protocol (`v` matches), whatever its
+ * results: one that does not is not from an sw-ingest API.
+ */
+export function speaksProtocol(reply: unknown): boolean {
+  return reply !== null && typeof reply === 'object' && (reply as { v?: unknown }).v === PROTOCOL_VERSION;
 }
 
 /** One record of an upload. */

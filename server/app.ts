@@ -27,6 +27,7 @@ import fastifyCors from '@fastify/cors';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { schemaFingerprints } from '../lib/schema-fingerprint.js';
 import type { ParsedSchema } from '../lib/schema.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import {
@@ -192,7 +193,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     }
     const limits = await installRateLimits(ingest, rateLimits);
     ingest.addHook('onRequest', limits.perIp);
-    registerAuthRoutes(ingest, { store, issuer, revocations, customJwt, anonymous: options.anonymous ?? true, loginHooks: [limits.logins] });
+    registerAuthRoutes(ingest, {
+      store, issuer, revocations, customJwt, anonymous: options.anonymous ?? true, loginHooks: [limits.logins],
+      schemaFingerprints: await schemaFingerprints(schema),
+    });
     registerIngestRoute(ingest, {
       store, schema, issuer, revocations,
       userHooks: [limits.perUser],
