@@ -48,7 +48,7 @@ forEachSink('admin routes', (sink) => {
     }
   });
 
-  it('exports relaxed Extended JSON: $oid, $date, plain numbers for int and double', async () => {
+  it('exports relaxed Extended JSON: $oid, $date, exact integer digits, and doubles always with a fraction or exponent', async () => {
     server = await startTestServer({ sink });
     const id = new ObjectId();
     const at = new Date('2024-05-06T07:08:09.123Z');
@@ -64,7 +64,7 @@ forEachSink('admin routes', (sink) => {
     assert.equal(lines[1], '');
     assert.equal(
       lines[0],
-      `{"_id":{"$oid":"${id.toHexString()}"},"sensor":"s1","value":2.5,"count":7,"at":{"$date":"2024-05-06T07:08:09.123Z"},"point":{"x":1,"y":-2}}`,
+      `{"_id":{"$oid":"${id.toHexString()}"},"sensor":"s1","value":2.5,"count":7,"at":{"$date":"2024-05-06T07:08:09.123Z"},"point":{"x":1.0,"y":-2.0}}`,
     );
   });
 
