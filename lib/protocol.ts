@@ -116,6 +116,7 @@ export const SERVER_ERRORS = {
   'rate-limited': { status: 429, message: 'Too many requests from this address or user; retry after the Retry-After seconds.' },
   'request-timeout': { status: 408, message: 'The request was not received in full within the server\'s time limit.' },
   'internal': { status: 500, message: 'The server failed; nothing of this request was stored.' },
+  'database-unavailable': { status: 503, message: 'The database is unreachable, restarting, overloaded or full; retry after the Retry-After seconds (records already stored are then answered "duplicate").' },
 } as const;
 export type ServerErrorCode = keyof typeof SERVER_ERRORS;
 

@@ -5,11 +5,26 @@
  * type, JSON syntax), which {@link installErrorHandlers} translates. Like
  * fastify's `lib/errors.js`, but the catalogue lives in `lib/protocol.ts` so
  * that the service worker reads the same codes it is sent.
+ *
+ * A database that is down, busy or full is not a server failure: the sinks
+ * throw {@link DatabaseUnavailableError} for it, answered 503
+ * `database-unavailable` with `Retry-After`, which the service worker
+ * treats like a rate limit (it waits at least that long and retries).
+ * Only other errors are 500 `internal`.
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { SERVER_ERRORS, type ErrorReply, type ServerErrorCode } from '../lib/protocol.js';
+import { DatabaseUnavailableError } from './store.js';
+
+/**
+ * The `Retry-After` of every 503 `database-unavailable`, in seconds: long
+ * enough for a restart or a failover to make progress, short enough that
+ * devices resume soon after. The service worker waits at least this long,
+ * and longer as its own backoff grows.
+ */
+export const DATABASE_RETRY_AFTER_SEC = 2;
 
 /** Extra fields of an error reply beyond the code. */
 export interface ErrorDetails {
@@ -36,6 +51,7 @@ export function sendError(reply: FastifyReply, code: ServerErrorCode, details: E
   const error: ErrorReply['error'] = { code, message: details.message ?? entry.message };
   if (details.collection !== undefined) error.collection = details.collection;
   if (entry.status === 401) reply.header('www-authenticate', 'Bearer');
+  if (code === 'database-unavailable') reply.header('retry-after', String(DATABASE_RETRY_AFTER_SEC));
   return reply.code(entry.status).type('application/json; charset=utf-8').send({ error } satisfies ErrorReply);
 }
 
@@ -72,6 +88,11 @@ export function installErrorHandlers(app: FastifyInstance): void {
     sendError(reply, 'not-found', { message: `No route ${request.method} ${request.url.split('?')[0]}.` }),
   );
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof DatabaseUnavailableError) {
+      // The message names the driver's error and code; its stack says nothing, and an outage logs one per request.
+      request.log.warn({ reason: err.message }, 'database unavailable; answered 503');
+      return sendError(reply, 'database-unavailable');
+    }
     const code = codeForFastifyError(err);
     if (code === 'internal') {
       request.log.error({ err }, 'request failed');

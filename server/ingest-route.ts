@@ -69,7 +69,10 @@ export function registerIngestRoute(app: FastifyInstance, options: IngestRouteOp
       });
       rowIndex.push(i);
     }
-    // A failure here throws to the error handler: 500 `internal`, nothing committed.
+    // A failure here throws to the error handler, and no record is answered:
+    // 503 `database-unavailable` when the database is down, busy or full
+    // (the commit may have happened if the connection died during it; the
+    // retry then answers `duplicate`), else 500 `internal`, nothing committed.
     const outcomes = await store.insertBatch(rows);
     outcomes.forEach((s, k) => { results[rowIndex[k]!] = { s }; });
     return { v: PROTOCOL_VERSION, results } satisfies UploadReply;

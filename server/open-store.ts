@@ -45,6 +45,10 @@ export interface OpenStoreOptions {
   poolMax?: number;
   /** PostgreSQL: where errors of idle connections go. @default stderr */
   onIdleError?: (err: Error) => void;
+  /** PostgreSQL: most time a query waits for a connection, ms. @default 5000 */
+  connectionTimeoutMs?: number;
+  /** PostgreSQL: `statement_timeout` of the connections, ms; 0 keeps the database's own. @default 15000 */
+  statementTimeoutMs?: number;
 }
 
 /**
@@ -63,6 +67,8 @@ export async function openStore(location: DbLocation, options: OpenStoreOptions 
         mustExist: options.mustExist ?? false,
         ...(options.poolMax === undefined ? {} : { poolMax: options.poolMax }),
         ...(options.onIdleError === undefined ? {} : { onIdleError: options.onIdleError }),
+        ...(options.connectionTimeoutMs === undefined ? {} : { connectionTimeoutMs: options.connectionTimeoutMs }),
+        ...(options.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: options.statementTimeoutMs }),
       });
     } catch (err) {
       throw new Error(`PostgreSQL ${describePostgresUrl(location.url)}: ${(err as Error).message}`, { cause: err });

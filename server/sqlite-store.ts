@@ -6,10 +6,18 @@
  *   power cut, and in WAL mode only FULL fsyncs the log on every commit.
  * - The layout is versioned: {@link MIGRATIONS} is applied on open, each step
  *   in its own transaction, and recorded in `schema_migrations`.
+ * - A disk that is full or failing, a file made read-only, or a write lock
+ *   held by another process past the busy timeout fail the call with
+ *   {@link DatabaseUnavailableError} (answered 503, and the device
+ *   retries); see {@link isSqliteUnavailable}. SQLite rolls the transaction
+ *   back, so such a failed batch stored nothing, and the same connection
+ *   serves the next call once the disk has room again.
  */
 import Database from 'better-sqlite3';
-import type {
-  ApiKeyInfo, CollectionStats, ExportedRow, InsertOutcome, LiveSession, NewApiKey, NewSession, RecentDoc, Store, StoredRow,
+import {
+  DatabaseUnavailableError,
+  type ApiKeyInfo, type CollectionStats, type ExportedRow, type InsertOutcome, type LiveSession, type NewApiKey, type NewSession,
+  type RecentDoc, type Store, type StoredRow,
 } from './store.js';
 
 /** The database layout, one step per version; append, never edit. */
@@ -67,6 +75,9 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
 /** Rows per page of {@link SqliteStore.exportRows}. */
 const EXPORT_PAGE_ROWS = 1000;
 
+/** How long a write waits for another connection's write lock before it fails (SQLite's `busy_timeout`), in ms. */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
   /** Fail instead of creating an empty database (for `sw-ingest export`). @default false */
@@ -92,7 +103,7 @@ export class SqliteStore implements Store {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
       // Another process (the CLI's export, a second server) may hold the write lock briefly.
-      this.db.pragma('busy_timeout = 5000');
+      this.db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
       migrate(this.db);
     } catch (err) {
       this.db.close();
@@ -115,12 +126,12 @@ export class SqliteStore implements Store {
   /** @inheritDoc Store.insertBatch */
   async insertBatch(rows: readonly StoredRow[]): Promise<InsertOutcome[]> {
     if (rows.length === 0) return [];
-    return this.insertAll(rows); // better-sqlite3 returns after COMMIT, fsync included
+    return guard(() => this.insertAll(rows)); // better-sqlite3 returns after COMMIT, fsync included
   }
 
   /** @inheritDoc Store.count */
   async count(collection: string): Promise<number> {
-    const row = this.db.prepare('SELECT COUNT(*) AS n FROM records WHERE collection = ?').get(collection) as { n: number };
+    const row = guard(() => this.db.prepare('SELECT COUNT(*) AS n FROM records WHERE collection = ?').get(collection) as { n: number });
     return row.n;
   }
 
@@ -133,13 +144,13 @@ export class SqliteStore implements Store {
    * TEXT compares with SQLite's BINARY collation: byte by byte in UTF-8.
    */
   async *exportRows(collection: string): AsyncIterable<ExportedRow> {
-    const page = this.db.prepare(
+    const page = guard(() => this.db.prepare(
       `SELECT id, doc, owner, client_id, ingested_at, sent_at, received_at
        FROM records WHERE collection = ? AND id > ? ORDER BY id LIMIT ?`,
-    );
+    ));
     let after = '';
     for (;;) {
-      const rows = page.all(collection, after, EXPORT_PAGE_ROWS) as {
+      const rows = guard(() => page.all(collection, after, EXPORT_PAGE_ROWS)) as {
         id: string; doc: Buffer; owner: string; client_id: string; ingested_at: number; sent_at: number; received_at: number;
       }[];
       for (const r of rows) {
@@ -152,86 +163,110 @@ export class SqliteStore implements Store {
 
   /** @inheritDoc Store.collectionStats */
   async collectionStats(): Promise<CollectionStats[]> {
-    const rows = this.db
+    const rows = guard(() => this.db
       .prepare('SELECT collection, COUNT(*) AS n, MAX(received_at) AS last FROM records GROUP BY collection ORDER BY collection')
-      .all() as { collection: string; n: number; last: number }[];
+      .all()) as { collection: string; n: number; last: number }[];
     return rows.map((r) => ({ collection: r.collection, count: r.n, lastReceivedAt: r.last }));
   }
 
   /** @inheritDoc Store.recentDocs */
   async recentDocs(limit: number): Promise<RecentDoc[]> {
     // A full scan; only the demo asks, on demo-sized databases.
-    const rows = this.db
+    const rows = guard(() => this.db
       .prepare('SELECT collection, doc, received_at FROM records ORDER BY received_at DESC, id DESC LIMIT ?')
-      .all(limit) as { collection: string; doc: Buffer; received_at: number }[];
+      .all(limit)) as { collection: string; doc: Buffer; received_at: number }[];
     return rows.map((r) => ({ collection: r.collection, doc: r.doc, receivedAt: r.received_at }));
   }
 
   /** @inheritDoc Store.createSession */
   async createSession(s: NewSession): Promise<void> {
-    this.db.prepare('INSERT INTO sessions (id, user_id, refresh_token_hash, api_key_id, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(s.id, s.userId, s.refreshTokenHash, s.apiKeyId ?? null, s.createdAt);
+    guard(() => this.db.prepare('INSERT INTO sessions (id, user_id, refresh_token_hash, api_key_id, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(s.id, s.userId, s.refreshTokenHash, s.apiKeyId ?? null, s.createdAt));
   }
 
   /** @inheritDoc Store.findSession */
   async findSession(refreshTokenHash: string): Promise<LiveSession | undefined> {
-    return this.db.prepare(
+    return guard(() => this.db.prepare(
       `SELECT s.id, s.user_id AS userId FROM sessions s LEFT JOIN api_keys k ON k.id = s.api_key_id
        WHERE s.refresh_token_hash = ? AND s.revoked_at IS NULL AND k.revoked_at IS NULL`,
-    ).get(refreshTokenHash) as LiveSession | undefined;
+    ).get(refreshTokenHash)) as LiveSession | undefined;
   }
 
   /** @inheritDoc Store.revokeSession */
   async revokeSession(refreshTokenHash: string, at: number): Promise<string | undefined> {
-    const row = this.db.prepare('UPDATE sessions SET revoked_at = ? WHERE refresh_token_hash = ? AND revoked_at IS NULL RETURNING id')
-      .get(at, refreshTokenHash) as { id: string } | undefined;
+    const row = guard(() => this.db.prepare('UPDATE sessions SET revoked_at = ? WHERE refresh_token_hash = ? AND revoked_at IS NULL RETURNING id')
+      .get(at, refreshTokenHash)) as { id: string } | undefined;
     return row?.id;
   }
 
   /** @inheritDoc Store.revokedSessionIds */
   async revokedSessionIds(since: number): Promise<string[]> {
     // The second half catches a session created while its key was being revoked.
-    const rows = this.db.prepare(
+    const rows = guard(() => this.db.prepare(
       `SELECT id FROM sessions WHERE revoked_at >= ?
        UNION SELECT s.id FROM api_keys k JOIN sessions s ON s.api_key_id = k.id WHERE k.revoked_at >= ?`,
-    ).all(since, since) as { id: string }[];
+    ).all(since, since)) as { id: string }[];
     return rows.map((r) => r.id);
   }
 
   /** @inheritDoc Store.createApiKey */
   async createApiKey(k: NewApiKey): Promise<void> {
-    this.db.prepare('INSERT INTO api_keys (id, name, user_id, key_hash, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(k.id, k.name, k.userId, k.keyHash, k.createdAt);
+    guard(() => this.db.prepare('INSERT INTO api_keys (id, name, user_id, key_hash, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(k.id, k.name, k.userId, k.keyHash, k.createdAt));
   }
 
   /** @inheritDoc Store.findApiKey */
   async findApiKey(keyHash: string): Promise<{ id: string; userId: string } | undefined> {
-    return this.db.prepare('SELECT id, user_id AS userId FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL')
-      .get(keyHash) as { id: string; userId: string } | undefined;
+    return guard(() => this.db.prepare('SELECT id, user_id AS userId FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL')
+      .get(keyHash)) as { id: string; userId: string } | undefined;
   }
 
   /** @inheritDoc Store.listApiKeys */
   async listApiKeys(): Promise<ApiKeyInfo[]> {
-    return this.db.prepare(
+    return guard(() => this.db.prepare(
       'SELECT id, name, user_id AS userId, created_at AS createdAt, revoked_at AS revokedAt FROM api_keys ORDER BY created_at, id',
-    ).all() as ApiKeyInfo[];
+    ).all()) as ApiKeyInfo[];
   }
 
   /** @inheritDoc Store.revokeApiKey */
   async revokeApiKey(id: string, at: number): Promise<{ sessions: number; alreadyRevoked: boolean } | undefined> {
-    return this.db.transaction(() => {
+    return guard(() => this.db.transaction(() => {
       const key = this.db.prepare('SELECT revoked_at FROM api_keys WHERE id = ?').get(id) as { revoked_at: number | null } | undefined;
       if (key === undefined) return undefined;
       if (key.revoked_at !== null) return { sessions: 0, alreadyRevoked: true };
       this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(at, id);
       const { changes } = this.db.prepare('UPDATE sessions SET revoked_at = ? WHERE api_key_id = ? AND revoked_at IS NULL').run(at, id);
       return { sessions: changes, alreadyRevoked: false };
-    }).immediate();
+    }).immediate());
   }
 
   /** @inheritDoc Store.close */
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+  }
+}
+
+/**
+ * Whether `err`, thrown by better-sqlite3, means that the database cannot
+ * serve the call now but may once the disk or the lock is free, rather than
+ * that the call is wrong: `SQLITE_FULL` (disk full), `SQLITE_BUSY*` and
+ * `SQLITE_LOCKED*` (the busy timeout ran out), `SQLITE_IOERR*` (a failing
+ * disk) and `SQLITE_READONLY*` (the file or its directory made read-only).
+ *
+ * @param err - what better-sqlite3 threw (a `SqliteError` carries the extended result code)
+ */
+export function isSqliteUnavailable(err: unknown): boolean {
+  const code = err instanceof Database.SqliteError ? err.code : undefined;
+  return code !== undefined && /^SQLITE_(FULL|BUSY|LOCKED|IOERR|READONLY)(_|$)/.test(code);
+}
+
+/** Runs one synchronous call on the database, with "not now" errors as {@link DatabaseUnavailableError}. */
+function guard<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    if (!isSqliteUnavailable(err)) throw err;
+    throw new DatabaseUnavailableError(`SQLite is unavailable: ${(err as Error).message} (${(err as { code: string }).code})`, { cause: err });
   }
 }
 

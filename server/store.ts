@@ -3,8 +3,37 @@
  * `SqliteStore`; `PostgresStore` implements the same interface for several
  * servers on one database, which is why every method is async even though
  * better-sqlite3 is synchronous. Both pass the same conformance tests
- * (`tests/unit/sink-*.test.ts`).
+ * (`tests/unit/sink-*.test.ts`), and both report a database that is down,
+ * busy or full the same way: {@link DatabaseUnavailableError}.
  */
+
+/**
+ * Thrown by a sink when the database cannot serve the call for now:
+ * unreachable, restarting, out of connections, too slow, locked or full.
+ * Each sink turns exactly these driver errors into it (the others, such as
+ * a bad statement, stay as they are); the HTTP layer answers it 503
+ * `database-unavailable` with `Retry-After`, never 500.
+ *
+ * Whether the call took effect is unknown when the connection died during
+ * a commit; a write that failed this way is safe to repeat (uploads answer
+ * `duplicate` for rows already stored).
+ *
+ * @example
+ * ```ts
+ * throw new DatabaseUnavailableError('PostgreSQL: the database system is starting up', { cause: err });
+ * ```
+ */
+export class DatabaseUnavailableError extends Error {
+  override readonly name = 'DatabaseUnavailableError';
+
+  /**
+   * @param message - names the database and what is wrong; goes to the log, never to clients
+   * @param options - `cause`: the driver's error
+   */
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+  }
+}
 
 /** One validated record, ready to be written. */
 export interface StoredRow {
@@ -96,7 +125,11 @@ export interface ApiKeyInfo {
   revokedAt: number | null;
 }
 
-/** A storage sink. Implementations must be safe to call concurrently. */
+/**
+ * A storage sink. Implementations must be safe to call concurrently. Every
+ * method rejects with {@link DatabaseUnavailableError} when the database
+ * cannot serve it for now, and with the driver's own error otherwise.
+ */
 export interface Store {
   /**
    * Writes all rows in one transaction, skipping rows whose (collection, id)
