@@ -14,15 +14,15 @@
  */
 import { BSON as BsonCodec, type Document } from 'bson';
 import { loginRequest, sameIdentity, toStored, type IngestCredentials } from './credentials.js';
-import { endpointNotFoundMessage, IngestError, type SerializedError } from './errors.js';
+import { endpointNotFoundMessage, IngestError, type SerializedError } from '../core/errors.js';
 import {
   appendRecords, clearRecords, countPending, getConfig, getSession, listDeadLetters, openOutboxDb, putConfig, putSession,
   readStats, recordFailure, resolveDeadLetters, setPaused, entryLimits, type EntryLimits, type OutboxCaps, type OutboxDb, type OutboxRecord, type RetryPolicy,
 } from './outbox-db.js';
-import { MAX_DOCUMENT_BYTES, PATHS, endpointUrl, isSession, type Session } from './protocol.js';
-import { mismatchedTypes, schemaFingerprints } from './schema-fingerprint.js';
+import { MAX_DOCUMENT_BYTES, PATHS, endpointUrl, isSession, type Session } from '../core/protocol.js';
+import { mismatchedTypes, schemaFingerprints } from '../core/schema-fingerprint.js';
 import { compileFastEncoder, type FastEncoder } from './fast-encode.js';
-import { convertDocument, parseSchema, type ObjectSchema, type ParsedSchema } from './schema.js';
+import { convertDocument, parseSchema, type ObjectSchema, type ParsedSchema } from '../core/schema.js';
 import type { AsymmetricName, ClientSchema, IngestDocument } from './schema-types.js';
 import { EVENTS_CHANNEL, SYNC_TAG, type FlushReply, type FlushResult, type PageMessage, type SwEvent } from './sw-messages.js';
 

@@ -2,7 +2,7 @@
  * How a client authenticates, in the manner of Realm's `Credentials`. Page
  * and service worker share the mapping from credentials to the login call.
  */
-import { PATHS } from './protocol.js';
+import { PATHS } from '../core/protocol.js';
 
 /** What `open({ credentials })` accepts; build one with {@link Credentials}. */
 export type IngestCredentials =

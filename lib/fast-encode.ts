@@ -15,8 +15,8 @@
  * the same: `tests/unit/fast-encode.test.ts` compares them.
  */
 import { Double, Long, ObjectId } from 'bson';
-import { MAX_DOCUMENT_BYTES, writeInt64 } from './protocol.js';
-import type { ParsedType } from './schema.js';
+import { MAX_DOCUMENT_BYTES, writeInt64 } from '../core/protocol.js';
+import type { ParsedType } from '../core/schema.js';
 
 /** Encodes one document, or answers `undefined`: take the general path. */
 export type FastEncoder = (doc: unknown) => Uint8Array | undefined;

@@ -26,9 +26,9 @@
  * many-record entry as one document, cannot open the database.
  */
 import { openDB, unwrap, type DBSchema, type IDBPDatabase } from 'idb';
-import { IngestError } from './errors.js';
+import { IngestError } from '../core/errors.js';
 import type { StoredCredentials } from './credentials.js';
-import type { Session } from './protocol.js';
+import type { Session } from '../core/protocol.js';
 
 export const DB_NAME = 'sw-ingest';
 export const DB_VERSION = 3;

@@ -6,7 +6,7 @@
  * JSON) falls back to untyped documents.
  */
 import type { Binary, Decimal128, Double, Int32, Long, ObjectId, UUID } from 'bson';
-import type { ObjectSchema } from './schema.js';
+import type { ObjectSchema } from '../core/schema.js';
 
 /** A value a `mixed` property can hold. */
 export type MixedValue =

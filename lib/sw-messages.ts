@@ -2,7 +2,7 @@
  * The contract between page and service worker: the Background Sync tag and
  * the messages the page posts. Shared by `lib/` and `sw/`.
  */
-import type { SerializedError } from './errors.js';
+import type { SerializedError } from '../core/errors.js';
 
 /** Name of the workbox-background-sync queue; the sync tag derives from it. */
 export const QUEUE_NAME = 'sw-ingest';

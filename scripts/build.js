@@ -1,29 +1,43 @@
-// Builds everything that ships, in order: page library (ESM + IIFE), the
-// service worker (one classic script, no top-level await), type
-// declarations, the server, and the demo (which embeds the built SW).
-// Everything is built into a directory of its own and then swapped in for
-// dist/ in one rename, so a server or test reading dist/ never sees a
-// half-built tree (and two builds at once do not mix their files).
+// Builds what ships, in order. `--page`: the page library (ESM + IIFE), the
+// service worker (one classic script, no top-level await) and their type
+// declarations, into dist/ (the sw-ingest package). `--server`: the server
+// package with the core/ it shares, into server/dist/ (sw-ingest-server).
+// No flag: both, and the demo (which embeds the built SW) into demo/dist/.
+//
+// Each output is built into a directory of its own and then swapped in with
+// one rename, so a server or test reading it never sees a half-built tree
+// (and two builds at once do not mix their files).
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { build } from 'vite';
 
 const root = resolve(import.meta.dirname, '..');
-const final = resolve(root, 'dist');
-const dist = resolve(root, `.dist-building-${process.pid}`);
-rmSync(dist, { recursive: true, force: true });
+const flags = new Set(process.argv.slice(2));
+const all = !flags.has('--page') && !flags.has('--server');
+const tsc = resolve(root, 'node_modules/typescript/bin/tsc');
 
 // workbox reads process.env.NODE_ENV to strip its dev logging; the page has no `process`.
 const define = { 'process.env.NODE_ENV': JSON.stringify('production') };
 const quiet = { logLevel: 'warn', configFile: false, root };
 
-async function lib(entry, formats, fileName, options = {}) {
+/** Builds into a fresh sibling of `final` with `make(dir)`, then swaps it in. */
+async function atomically(final, make) {
+  const building = resolve(dirname(final), `.dist-building-${process.pid}`);
+  rmSync(building, { recursive: true, force: true });
+  await make(building);
+  const old = resolve(dirname(final), `.dist-old-${process.pid}`);
+  if (existsSync(final)) renameSync(final, old);
+  renameSync(building, final);
+  rmSync(old, { recursive: true, force: true });
+}
+
+async function lib(outDir, entry, formats, fileName, options = {}) {
   await build({
     ...quiet,
     define,
     build: {
-      outDir: dist,
+      outDir,
       emptyOutDir: false,
       sourcemap: true,
       target: 'es2022',
@@ -34,22 +48,31 @@ async function lib(entry, formats, fileName, options = {}) {
   });
 }
 
-await lib('lib/index.ts', ['es'], 'sw-ingest.js', { external: ['bson', 'idb'] });
-await lib('lib/index.ts', ['iife'], 'sw-ingest.iife.js', { name: 'SwIngest', minify: true });
-await lib('sw/index.ts', ['iife'], 'sw-ingest-sw.js', { name: 'SwIngestServiceWorker', minify: true });
-// `sw-ingest/sw` for an app's own bundled worker: dependencies stay imports for the app's bundler.
-await lib('sw/module.ts', ['es'], 'sw-ingest-sw.mjs', { external: ['bson', 'idb', 'workbox-background-sync'] });
+if (all || flags.has('--page')) {
+  await atomically(resolve(root, 'dist'), async (dist) => {
+    await lib(dist, 'lib/index.ts', ['es'], 'sw-ingest.js', { external: ['bson', 'idb'] });
+    await lib(dist, 'lib/index.ts', ['iife'], 'sw-ingest.iife.js', { name: 'SwIngest', minify: true });
+    await lib(dist, 'sw/index.ts', ['iife'], 'sw-ingest-sw.js', { name: 'SwIngestServiceWorker', minify: true });
+    // `sw-ingest/sw` for an app's own bundled worker: dependencies stay imports for the app's bundler.
+    await lib(dist, 'sw/module.ts', ['es'], 'sw-ingest-sw.mjs', { external: ['bson', 'idb', 'workbox-background-sync'] });
+    const types = resolve(dist, 'types');
+    execFileSync(process.execPath, [tsc, '-p', 'lib', '--outDir', types], { cwd: root, stdio: 'inherit' });
+    execFileSync(process.execPath, [tsc, '-p', 'sw/tsconfig.types.json', '--outDir', types], { cwd: root, stdio: 'inherit' });
+  });
+  console.log('built dist/ (sw-ingest)');
+}
 
-const tsc = resolve(root, 'node_modules/typescript/bin/tsc');
-const types = resolve(dist, 'types');
-execFileSync(process.execPath, [tsc, '-p', 'lib', '--outDir', types], { cwd: root, stdio: 'inherit' });
-execFileSync(process.execPath, [tsc, '-p', 'sw/tsconfig.types.json', '--outDir', types], { cwd: root, stdio: 'inherit' });
-execFileSync(process.execPath, [tsc, '-p', 'server', '--outDir', resolve(dist, 'server')], { cwd: root, stdio: 'inherit' });
+if (all || flags.has('--server')) {
+  await atomically(resolve(root, 'server/dist'), async (dist) => {
+    execFileSync(process.execPath, [tsc, '-p', 'server', '--outDir', dist, '--tsBuildInfoFile', resolve(dist, '.tsbuildinfo')], { cwd: root, stdio: 'inherit' });
+  });
+  console.log('built server/dist/ (sw-ingest-server)');
+}
 
-await build({ ...quiet, root: resolve(root, 'demo'), define, build: { outDir: resolve(dist, 'demo'), emptyOutDir: true, target: 'es2022' } });
-for (const f of ['sw-ingest-sw.js', 'sw-ingest-sw.js.map', 'sw-ingest.iife.js']) copyFileSync(resolve(dist, f), resolve(dist, 'demo', f));
-const old = resolve(root, `.dist-old-${process.pid}`);
-if (existsSync(final)) renameSync(final, old);
-renameSync(dist, final);
-rmSync(old, { recursive: true, force: true });
-console.log('built dist/');
+if (all) {
+  await atomically(resolve(root, 'demo/dist'), async (out) => {
+    await build({ ...quiet, root: resolve(root, 'demo'), define, build: { outDir: out, emptyOutDir: true, target: 'es2022' } });
+    for (const f of ['sw-ingest-sw.js', 'sw-ingest-sw.js.map', 'sw-ingest.iife.js']) copyFileSync(resolve(root, 'dist', f), resolve(out, f));
+  });
+  console.log('built demo/dist/');
+}

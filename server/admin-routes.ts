@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import type { ParsedSchema } from '../lib/schema.js';
+import type { ParsedSchema } from '../core/schema.js';
 import { requireAdmin } from './auth.js';
 import { sendError } from './errors.js';
 import { ndjsonChunks, type EjsonFormat } from './export-format.js';

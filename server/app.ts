@@ -27,8 +27,8 @@ import fastifyCors from '@fastify/cors';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { schemaFingerprints } from '../lib/schema-fingerprint.js';
-import type { ParsedSchema } from '../lib/schema.js';
+import { schemaFingerprints } from '../core/schema-fingerprint.js';
+import type { ParsedSchema } from '../core/schema.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import {
   createTokenIssuer, DEFAULT_ACCESS_TOKEN_TTL_SEC, DEFAULT_REVOCATION_CHECK_INTERVAL_MS, registerAuthRoutes, RevocationList,

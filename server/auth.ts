@@ -27,7 +27,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
-import { PATHS, PROTOCOL_VERSION, type Session } from '../lib/protocol.js';
+import { PATHS, PROTOCOL_VERSION, type Session } from '../core/protocol.js';
 import type { CustomJwtVerifier } from './custom-jwt.js';
 import { sendError } from './errors.js';
 import type { Store } from './store.js';

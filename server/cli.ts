@@ -14,7 +14,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parseSchema, type ObjectSchema, type ParsedSchema } from '../lib/schema.js';
+import { parseSchema, type ObjectSchema, type ParsedSchema } from '../core/schema.js';
 import type { JSONWebKeySet } from 'jose';
 import { buildApp, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_CSP, DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_REQUEST_TIMEOUT_MS, normalizeOrigin } from './app.js';
 import { generateApiKey } from './auth.js';

@@ -4,8 +4,8 @@
  * record's document against the schema is the route's job, record by record.
  */
 import { BSON, type Binary } from 'bson';
-import { PROTOCOL_VERSION, type ServerErrorCode, type UploadBody } from '../lib/protocol.js';
-import type { ParsedSchema } from '../lib/schema.js';
+import { PROTOCOL_VERSION, type ServerErrorCode, type UploadBody } from '../core/protocol.js';
+import type { ParsedSchema } from '../core/schema.js';
 
 /** Longest accepted `client` id; it is stored with every row. */
 export const MAX_CLIENT_ID_CHARS = 200;

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Document } from 'bson';
-import type { ParsedSchema } from '../lib/schema.js';
+import type { ParsedSchema } from '../core/schema.js';
 import { docToEjsonObject } from './export-format.js';
 import type { Store } from './store.js';
 

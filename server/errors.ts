@@ -15,7 +15,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { SERVER_ERRORS, type ErrorReply, type ServerErrorCode } from '../lib/protocol.js';
+import { SERVER_ERRORS, type ErrorReply, type ServerErrorCode } from '../core/protocol.js';
 import { DatabaseUnavailableError } from './store.js';
 
 /**

@@ -5,12 +5,12 @@
  */
 import { BSON, calculateObjectSize, type Document } from 'bson';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import { IngestError } from '../lib/errors.js';
+import { IngestError } from '../core/errors.js';
 import {
   BSON_CONTENT_TYPE, MAX_DOCUMENT_BYTES, PATHS, PROTOCOL_VERSION,
   type RecordResult, type UploadRecord, type UploadReply,
-} from '../lib/protocol.js';
-import { MAX_NESTING_DEPTH, convertDocument, primaryKeyString, type ParsedSchema } from '../lib/schema.js';
+} from '../core/protocol.js';
+import { MAX_NESTING_DEPTH, convertDocument, primaryKeyString, type ParsedSchema } from '../core/schema.js';
 import { requireUser, type RevocationList, type TokenIssuer } from './auth.js';
 import { decodeUpload } from './decode-upload.js';
 import { sendError } from './errors.js';

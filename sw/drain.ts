@@ -10,12 +10,12 @@
  * computed delay. When the next attempt would fall past the drain's budget
  * the drain throws, so a sync event fails and the browser reschedules it.
  */
-import { IngestError } from '../lib/errors.js';
+import { IngestError } from '../core/errors.js';
 import {
   getConfig, healTotals, isPaused, openOutboxDb, readBatch, recordFailure, settleBatch, splitEntry, type Batch, type OutboxDb,
   type RejectedRecord,
 } from '../lib/outbox-db.js';
-import type { RecordResult } from '../lib/protocol.js';
+import type { RecordResult } from '../core/protocol.js';
 import { DRAIN_LOCK, EVENTS_CHANNEL, type SwEvent } from '../lib/sw-messages.js';
 import { freshSession, UploadFailure, uploadBatch } from './upload.js';
 

@@ -5,7 +5,7 @@
  * lifecycle alone, so it can live inside an app's own service worker.
  */
 import { Queue } from 'workbox-background-sync';
-import { IngestError } from '../lib/errors.js';
+import { IngestError } from '../core/errors.js';
 import { getConfig, openOutboxDb } from '../lib/outbox-db.js';
 import { QUEUE_NAME, type FlushReply, type PageMessage } from '../lib/sw-messages.js';
 import { asIngestError, drain, lastFailure, settledSoFar } from './drain.js';

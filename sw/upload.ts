@@ -4,12 +4,12 @@
  * refresh), so a record queued a week ago is sent with a fresh token.
  */
 import { loginRequest } from '../lib/credentials.js';
-import { endpointNotFoundMessage, IngestError, type IngestErrorCode } from '../lib/errors.js';
+import { endpointNotFoundMessage, IngestError, type IngestErrorCode } from '../core/errors.js';
 import { getSession, putSession, type Batch, type OutboxDb, type StoredConfig } from '../lib/outbox-db.js';
 import {
   BSON_CONTENT_TYPE, PATHS, PROTOCOL_VERSION, encodeBatchBody, endpointUrl, isSession, parseUploadReply, speaksProtocol,
   type ErrorReply, type RecordResult, type Session,
-} from '../lib/protocol.js';
+} from '../core/protocol.js';
 
 /** Refresh the access token when it has less than this left. */
 const TOKEN_REFRESH_MARGIN_MS = 60_000;

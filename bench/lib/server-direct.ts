@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Binary, BSON, Double, Int32, ObjectId } from 'bson';
-import { encodeUpload, PROTOCOL_VERSION } from '../../lib/protocol.js';
+import { encodeUpload, PROTOCOL_VERSION } from '../../core/protocol.js';
 import { SqliteStore } from '../../server/sqlite-store.js';
 import type { StoredRow } from '../../server/store.js';
 

@@ -1,6 +1,6 @@
 /**
  * The real sw-ingest server for the bench: the built CLI, run from a copy
- * of `dist/server` taken when the bench starts (others may rebuild `dist/`
+ * of `server/dist` taken when the bench starts (others may rebuild `dist/`
  * while a long run goes on), on a random port, with its own new database
  * (a SQLite file, or a fresh PostgreSQL database through `DATABASE_URL`,
  * as the tests make them).
@@ -18,13 +18,13 @@ const SNAPSHOT = join(ROOT, 'bench/results/.server');
 
 /** Copies the built server (waiting up to a minute if `dist/` is being rebuilt). */
 export async function snapshotServer(): Promise<void> {
-  const cli = join(ROOT, 'dist/server/server/cli.js');
+  const cli = join(ROOT, 'server/dist/server/cli.js');
   for (let i = 0; !existsSync(cli); i++) {
-    if (i === 60) throw new Error('dist/server is not built: npm run build');
+    if (i === 60) throw new Error('server/dist is not built: npm run build');
     await new Promise((r) => setTimeout(r, 1_000));
   }
   rmSync(SNAPSHOT, { recursive: true, force: true });
-  cpSync(join(ROOT, 'dist/server'), SNAPSHOT, { recursive: true });
+  cpSync(join(ROOT, 'server/dist'), SNAPSHOT, { recursive: true });
 }
 
 export class BenchServer {

@@ -10,7 +10,7 @@
  */
 import { Dexie } from 'dexie';
 import { Binary, BSON, Double, Int32, ObjectId } from 'bson';
-import { encodeBatchBody, encodeUpload, PROTOCOL_VERSION } from '../../lib/protocol.js';
+import { encodeBatchBody, encodeUpload, PROTOCOL_VERSION } from '../../core/protocol.js';
 
 /** The test fixture's schema (tests/fixtures/schema.json); the server loads the same file. */
 export const READING_SCHEMA = [{

@@ -10,7 +10,7 @@
  */
 import { Binary, BSON, Double, Int32, ObjectId } from 'bson';
 import { Queue } from 'workbox-background-sync';
-import { encodeUpload, PROTOCOL_VERSION } from '../../lib/protocol.js';
+import { encodeUpload, PROTOCOL_VERSION } from '../../core/protocol.js';
 
 /** What this worker uses of its global scope (bench/ is type-checked with DOM types, not WebWorker's). */
 interface ExtendableMessageEvent { data: unknown; ports: readonly MessagePort[]; waitUntil(p: Promise<unknown>): void }

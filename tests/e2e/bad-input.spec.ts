@@ -1,5 +1,5 @@
 import { BSON, Binary } from 'bson';
-import { encodeUpload, PROTOCOL_VERSION } from '../../lib/protocol.js';
+import { encodeUpload, PROTOCOL_VERSION } from '../../core/protocol.js';
 import { test, expect, openClient, pending } from './fixtures.js';
 
 test('ingest() rejects bad input with a typed error and queues nothing', async ({ page, server }) => {

@@ -9,7 +9,7 @@ import { test, expect, ingestReadings, pending, openClient, expectExactlyOnce, F
 
 /** Runs the CLI against the server's database, as an operator would. */
 function cli(server: TestServer, ...args: string[]): string {
-  return execFileSync(process.execPath, [join(ROOT, 'bin/sw-ingest.js'), ...args, '--db', server.db], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync(process.execPath, [join(ROOT, 'server/bin/sw-ingest.js'), ...args, '--db', server.db], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** The owners of the stored records, from the admin export's metadata. */

@@ -1,5 +1,5 @@
 /**
- * The demo page (built to dist/demo) against the real server with `--demo`:
+ * The demo page (built to demo/dist) against the real server with `--demo`:
  * a burst of 1,000 readings drains from the device and shows up in the
  * server panel. Leaves a full-page screenshot in test-results/demo.png.
  */
@@ -9,7 +9,7 @@ import { ROOT, TestServer } from '../helpers/server.js';
 
 /** The server as `npm start` runs it: the built demo, its schema, `--demo`. */
 function startDemoServer(): Promise<TestServer> {
-  return new TestServer({ staticDir: join(ROOT, 'dist/demo'), schemaFile: join(ROOT, 'demo/schema.json'), extraArgs: ['--demo'] }).start();
+  return new TestServer({ staticDir: join(ROOT, 'demo/dist'), schemaFile: join(ROOT, 'demo/schema.json'), extraArgs: ['--demo'] }).start();
 }
 
 test('demo: a burst of 1,000 drains from the device into the server panel', async ({ page }, testInfo) => {

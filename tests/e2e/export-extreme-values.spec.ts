@@ -14,7 +14,7 @@ import { ADMIN_KEY, ROOT, TestServer } from '../helpers/server.js';
 import { test, expect } from './fixtures.js';
 
 const SCHEMA_FILE = join(ROOT, 'tests/fixtures/extreme-values-schema.json');
-const CLI = join(ROOT, 'bin/sw-ingest.js');
+const CLI = join(ROOT, 'server/bin/sw-ingest.js');
 const OID = '65a1b2c3d4e5f60718293a4b';
 const UUID_U = '6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b';
 const DEC = '1234567890123456789012345678901234'; // 34 significant digits

@@ -1,7 +1,7 @@
 // The ways into sw-ingest besides the <script> include (which every other
 // browser test uses): ESM from the packed tarball in a Vite app, and an app
 // that already has its own service worker.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,14 +35,25 @@ test('the packed tarball installs into a fresh Vite app: ESM import, sw-ingest/s
     const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'))!;
     const packed = execFileSync('tar', ['-tzf', join(work, tarball)], { encoding: 'utf8' }).split('\n');
     for (const file of ['dist/sw-ingest.iife.js', 'dist/sw-ingest-sw.js', 'dist/sw-ingest.js', 'dist/sw-ingest-sw.mjs',
-      'dist/types/lib/index.d.ts', 'dist/types/sw/module.d.ts', 'bin/sw-ingest.js', 'dist/server/server/cli.js']) {
+      'dist/types/lib/index.d.ts', 'dist/types/sw/module.d.ts', 'dist/types/core/protocol.d.ts', 'LICENSE', 'README.md']) {
       expect(packed, file).toContain(`package/${file}`);
     }
+    // The page package holds no server, CLI or demo.
+    expect(packed.filter((f) => /^package\/(bin|server|demo|core)\/|^package\/dist\/(server|demo)\//.test(f))).toEqual([]);
+    const manifest = JSON.parse(execFileSync('tar', ['-xzOf', join(work, tarball), 'package/package.json'], { encoding: 'utf8' })) as { dependencies: Record<string, string> };
+    expect(Object.keys(manifest.dependencies).sort()).toEqual(['bson', 'idb', 'workbox-background-sync']);
     const app = join(work, 'app');
     cpSync(join(ROOT, 'tests/fixtures/vite-app'), app, { recursive: true });
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-    // Only the front end is needed: skip install scripts (the server's native SQLite build).
-    execFileSync('npm', ['install', join(work, tarball), '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--silent'], { cwd: app, stdio: 'pipe' });
+    // As a front-end app installs it: install scripts allowed, and none runs (no native build).
+    const started = performance.now();
+    const install = spawnSync('npm', ['install', join(work, tarball), '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts', '--loglevel', 'info'], { cwd: app, encoding: 'utf8' });
+    expect(install.status, install.stderr).toBe(0);
+    const log = install.stdout + install.stderr;
+    test.info().annotations.push({ type: 'install', description: `page tarball installed in ${Math.round(performance.now() - started)} ms` });
+    expect(log).not.toMatch(/node-gyp|prebuild-install|gyp info/);
+    const installed = readdirSync(join(app, 'node_modules'));
+    for (const serverOnly of ['fastify', 'better-sqlite3', 'pg', 'jose']) expect(installed, serverOnly).not.toContain(serverOnly);
 
     // The package's types reach the app through its exports map.
     execFileSync(process.execPath, [

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { PATHS } from '../../lib/protocol.js';
+import { PATHS } from '../../core/protocol.js';
 
 /** POSTs `path` under the ingest prefix with an optional bearer token and extra headers. */
 export function postAuth(

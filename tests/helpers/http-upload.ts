@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import { BSON, Binary, Double, Long, ObjectId } from 'bson';
-import { encodeUpload, PROTOCOL_VERSION, type RecordResult, type Session } from '../../lib/protocol.js';
+import { encodeUpload, PROTOCOL_VERSION, type RecordResult, type Session } from '../../core/protocol.js';
 
 /** The `_id` of reading `seq`. */
 export function readingId(seq: number): ObjectId {

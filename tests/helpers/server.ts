@@ -24,7 +24,7 @@ export const ADMIN_KEY = 'test-admin-key-not-a-secret';
 /** The server's default Content-Security-Policy, plus the test page's inline script. */
 export const TEST_PAGE_CSP = "default-src 'self'; script-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'";
 const DIST = join(ROOT, 'dist');
-const CLI = join(ROOT, 'bin/sw-ingest.js');
+const CLI = join(ROOT, 'server/bin/sw-ingest.js');
 
 /** A directory with the test page and the built files, as a user's site would hold them. */
 export function makeSite(): string {
@@ -49,7 +49,7 @@ export function defaultSink(): Sink {
 
 export interface ServerOptions {
   schemaFile?: string;
-  /** Serve this directory instead of the test page (e.g. `dist/demo`); `false` serves no files. */
+  /** Serve this directory instead of the test page (e.g. `demo/dist`); `false` serves no files. */
   staticDir?: string | false;
   extraArgs?: string[];
   /** Where records go. @default defaultSink() */

@@ -5,7 +5,7 @@
  * `Retry-After` the service worker will honour.
  */
 import assert from 'node:assert/strict';
-import type { ErrorReply, RecordResult } from '../../lib/protocol.js';
+import type { ErrorReply, RecordResult } from '../../core/protocol.js';
 
 /** What one upload got: status, `Retry-After` and body (with its results when 200), or a network error. */
 export type Answer =

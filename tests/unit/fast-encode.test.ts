@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BSON, Decimal128, Double, Int32, Long, ObjectId } from 'bson';
 import { compileFastEncoder } from '../../lib/fast-encode.js';
-import { convertDocument, parseSchema, type ObjectSchema } from '../../lib/schema.js';
+import { convertDocument, parseSchema, type ObjectSchema } from '../../core/schema.js';
 import { mulberry32 } from '../helpers/random.js';
 
 const schema: ObjectSchema[] = [

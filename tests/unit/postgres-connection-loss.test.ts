@@ -14,7 +14,7 @@ const skip = postgresUrlOrSkip() === undefined ? POSTGRES_SKIP_REASON : false;
 describe('PostgreSQL connections cut under a running server', { skip }, () => {
   let server: TestServer;
   before(async () => {
-    assert.ok(existsSync(join(ROOT, 'dist/server/server/cli.js')), 'these tests run the built CLI: npm run build first');
+    assert.ok(existsSync(join(ROOT, 'server/dist/server/cli.js')), 'these tests run the built CLI: npm run build first');
     server = await new TestServer({ sink: 'postgres', staticDir: false }).start();
   });
   after(() => server?.dispose());

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { RecordResult } from '../../lib/protocol.js';
+import type { RecordResult } from '../../core/protocol.js';
 import { PG_MIGRATIONS } from '../../server/postgres-store.js';
 import { createTestDatabase, postgresUrlOrSkip, POSTGRES_SKIP_REASON, withClient, type TestDatabase } from '../helpers/postgres.js';
 import { ROOT, TestServer } from '../helpers/server.js';
@@ -19,7 +19,7 @@ describe('several servers on one PostgreSQL database', { skip }, () => {
   let database: TestDatabase;
   let servers: TestServer[];
   before(async () => {
-    assert.ok(existsSync(join(ROOT, 'dist/server/server/cli.js')), 'these tests run the built CLI: npm run build first');
+    assert.ok(existsSync(join(ROOT, 'server/dist/server/cli.js')), 'these tests run the built CLI: npm run build first');
     database = await createTestDatabase();
     // Started at the same moment on an empty database: the migrations must not collide.
     servers = await Promise.all(range(0, 3).map(() => new TestServer({ db: database.url, staticDir: false }).start()));

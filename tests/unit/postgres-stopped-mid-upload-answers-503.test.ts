@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { primaryKeyString } from '../../lib/schema.js';
+import { primaryKeyString } from '../../core/schema.js';
 import { login, range, readingId, readingUpload } from '../helpers/http-upload.js';
 import { ownPostgresSkipReason, startOwnPostgres, type OwnPostgres } from '../helpers/own-postgres.js';
 import { withClient } from '../helpers/postgres.js';
@@ -22,7 +22,7 @@ describe('PostgreSQL stopped and started again under a running server', { skip }
   let pg: OwnPostgres | undefined;
   let server: TestServer | undefined;
   before(async () => {
-    assert.ok(existsSync(join(ROOT, 'dist/server/server/cli.js')), 'these tests run the built CLI: npm run build first');
+    assert.ok(existsSync(join(ROOT, 'server/dist/server/cli.js')), 'these tests run the built CLI: npm run build first');
     pg = await startOwnPostgres();
     server = await new TestServer({
       db: pg.url, staticDir: false,

@@ -5,9 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Binary, BSON } from 'bson';
-import { encodeBatchBody, encodeUpload, PROTOCOL_VERSION, type RecordFrame } from '../../lib/protocol.js';
+import { encodeBatchBody, encodeUpload, PROTOCOL_VERSION, type RecordFrame } from '../../core/protocol.js';
 import { decodeUpload } from '../../server/decode-upload.js';
-import { parseSchema } from '../../lib/schema.js';
+import { parseSchema } from '../../core/schema.js';
 import { mulberry32 } from '../helpers/random.js';
 
 const viaBson = (client: string, sentAt: Date, records: readonly RecordFrame[]): Buffer =>

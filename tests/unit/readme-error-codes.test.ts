@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ERROR_CODES } from '../../lib/errors.js';
-import { SERVER_ERRORS } from '../../lib/protocol.js';
+import { ERROR_CODES } from '../../core/errors.js';
+import { SERVER_ERRORS } from '../../core/protocol.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 

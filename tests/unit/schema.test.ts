@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Binary, Decimal128, Double, Long, ObjectId, UUID } from 'bson';
-import { IngestError } from '../../lib/errors.js';
-import { convertDocument, parseSchema, primaryKeyString, type ObjectSchema } from '../../lib/schema.js';
+import { IngestError } from '../../core/errors.js';
+import { convertDocument, parseSchema, primaryKeyString, type ObjectSchema } from '../../core/schema.js';
 
 const schema: ObjectSchema[] = [
   { name: 'Point', embedded: true, properties: { x: 'double', y: 'double', label: 'string?' } },

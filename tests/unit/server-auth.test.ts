@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, it } from 'node:test';
 import { Double, ObjectId } from 'bson';
 import { SignJWT } from 'jose';
-import type { Session } from '../../lib/protocol.js';
+import type { Session } from '../../core/protocol.js';
 import {
   countRows, encodeTestUpload, loginAnonymously, postBatch, forEachSink, startTestServer, type TestServer,
 } from '../helpers/server-inject.js';

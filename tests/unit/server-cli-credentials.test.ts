@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { Double, ObjectId } from 'bson';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import type { Session } from '../../lib/protocol.js';
+import type { Session } from '../../core/protocol.js';
 import { assertUnauthorized, loginApiKey, refresh } from '../helpers/auth-requests.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, it } from 'node:test';
 import { BSON, Binary, Double, Int32, Long, ObjectId, type Document } from 'bson';
-import { encodeUpload, type UploadBody } from '../../lib/protocol.js';
-import { convertDocument, primaryKeyString } from '../../lib/schema.js';
+import { encodeUpload, type UploadBody } from '../../core/protocol.js';
+import { convertDocument, primaryKeyString } from '../../core/schema.js';
 import { mulberry32 } from '../helpers/random.js';
 import {
   countRows, encodeTestUpload, forEachSink, loginAnonymously, postBatch, readRows, startTestServer, type TestServer,

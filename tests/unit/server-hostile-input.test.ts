@@ -11,8 +11,8 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, it } from 'node:test';
 import { BSON, Binary, Double, Long, ObjectId, type Document } from 'bson';
 import { SignJWT } from 'jose';
-import { encodeUpload } from '../../lib/protocol.js';
-import { convertDocument, parseSchema, type ObjectSchema } from '../../lib/schema.js';
+import { encodeUpload } from '../../core/protocol.js';
+import { convertDocument, parseSchema, type ObjectSchema } from '../../core/schema.js';
 import { assertUnauthorized, unsignedToken } from '../helpers/auth-requests.js';
 import {
   adminGet, countRows, encodeTestUpload, forEachSink, loginAnonymously, postBatch, readRows, startTestServer, type TestServer,

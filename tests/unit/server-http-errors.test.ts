@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, it } from 'node:test';
 import { Double, ObjectId } from 'bson';
-import { SERVER_ERRORS } from '../../lib/protocol.js';
+import { SERVER_ERRORS } from '../../core/protocol.js';
 import {
   countRows, encodeTestUpload, loginAnonymously, postBatch, forEachSink, startTestServer, type TestServer,
 } from '../helpers/server-inject.js';

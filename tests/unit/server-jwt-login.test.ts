@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Double, ObjectId } from 'bson';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
-import type { Session } from '../../lib/protocol.js';
+import type { Session } from '../../core/protocol.js';
 import { createCustomJwtVerifier } from '../../server/custom-jwt.js';
 import { assertUnauthorized, loginJwt, unsignedToken } from '../helpers/auth-requests.js';
 import {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Double, ObjectId } from 'bson';
-import { parseSchema, type ObjectSchema } from '../../lib/schema.js';
+import { parseSchema, type ObjectSchema } from '../../core/schema.js';
 import { buildApp } from '../../server/app.js';
 import { SqliteStore } from '../../server/sqlite-store.js';
 import {

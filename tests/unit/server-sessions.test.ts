@@ -11,7 +11,7 @@ import { afterEach, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { Double, ObjectId } from 'bson';
 import { SignJWT } from 'jose';
-import type { Session } from '../../lib/protocol.js';
+import type { Session } from '../../core/protocol.js';
 import { generateApiKey } from '../../server/auth.js';
 import { parseDbLocation } from '../../server/open-store.js';
 import { PG_MIGRATIONS } from '../../server/postgres-store.js';

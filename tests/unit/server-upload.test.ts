@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, it } from 'node:test';
 import { BSON, Binary, Double, Int32, Long, ObjectId } from 'bson';
-import { encodeUpload } from '../../lib/protocol.js';
+import { encodeUpload } from '../../core/protocol.js';
 import {
   countRows, encodeTestUpload, loginAnonymously, postBatch, readRows, forEachSink, startTestServer, type TestServer,
 } from '../helpers/server-inject.js';

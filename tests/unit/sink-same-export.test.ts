@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Binary, Decimal128, Double, Int32, Long, ObjectId, UUID } from 'bson';
-import type { ObjectSchema } from '../../lib/schema.js';
+import type { ObjectSchema } from '../../core/schema.js';
 import { postgresUrlOrSkip, POSTGRES_SKIP_REASON, withClient } from '../helpers/postgres.js';
 import {
   adminGet, encodeTestUpload, loginAnonymously, postBatch, SINKS, startTestServer, type TestRecord, type TestServer,

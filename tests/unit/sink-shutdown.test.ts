@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import type { RecordResult } from '../../lib/protocol.js';
+import type { RecordResult } from '../../core/protocol.js';
 import { forEachSink } from '../helpers/server-inject.js';
 import { ROOT, TestServer } from '../helpers/server.js';
 import { login, range, readingId, readingUpload, slowUpload, upload, type UploadOutcome } from '../helpers/http-upload.js';
 
 before(() => {
-  assert.ok(existsSync(join(ROOT, 'dist/server/server/cli.js')), 'these tests run the built CLI: npm run build first');
+  assert.ok(existsSync(join(ROOT, 'server/dist/server/cli.js')), 'these tests run the built CLI: npm run build first');
 });
 
 /** The hex `_id`s the server's export holds, each once (asserted). */

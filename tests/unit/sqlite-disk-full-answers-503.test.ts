@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { primaryKeyString } from '../../lib/schema.js';
+import { primaryKeyString } from '../../core/schema.js';
 import { login, range, readingId, readingUpload } from '../helpers/http-upload.js';
 import { readRows } from '../helpers/server-inject.js';
 import { ROOT, TestServer } from '../helpers/server.js';
@@ -27,7 +27,7 @@ describe('a SQLite database on a disk that fills up', { skip }, () => {
   const tmpfs = disk as Tmpfs;
   let server: TestServer | undefined;
   before(async () => {
-    assert.ok(existsSync(join(ROOT, 'dist/server/server/cli.js')), 'these tests run the built CLI: npm run build first');
+    assert.ok(existsSync(join(ROOT, 'server/dist/server/cli.js')), 'these tests run the built CLI: npm run build first');
     server = await new TestServer({
       db: `sqlite:${join(tmpfs.dir, 'ingest.db')}`, staticDir: false,
       extraArgs: ['--rate-limit-ip', '0', '--rate-limit-user', '0'],

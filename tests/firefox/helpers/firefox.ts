@@ -108,7 +108,7 @@ export async function closeBrowser(running: RunningBrowser): Promise<void> {
  * need: in a shared work tree another `npm run build` may be replacing dist/.
  */
 export async function builtFiles(): Promise<void> {
-  const files = ['dist/sw-ingest.iife.js', 'dist/sw-ingest-sw.js', 'dist/server/server/cli.js'].map((f) => join(ROOT, f));
+  const files = ['dist/sw-ingest.iife.js', 'dist/sw-ingest-sw.js', 'server/dist/server/cli.js'].map((f) => join(ROOT, f));
   await waitFor(async () => files.every((f) => existsSync(f)), 60_000, `${files.join(', ')} (run \`npm run build\`)`);
 }
 
