@@ -185,7 +185,7 @@ export function requireUser(issuer: TokenIssuer, revocations: RevocationList): o
       const expired = err instanceof joseErrors.JWTExpired;
       return sendError(reply, 'unauthorized', { message: expired ? 'The access token has expired; refresh it.' : 'The access token is not valid.' });
     }
-    // A store failure here throws: 500, and the client retries.
+    // A store failure here throws: 503 database-unavailable when the database is away (else 500), and the client retries.
     if (await revocations.isRevoked(claims.sessionId)) {
       return sendError(reply, 'unauthorized', { message: 'The session was logged out or its API key revoked; log in again.' });
     }
