@@ -1,6 +1,7 @@
-// Builds what ships, in order. `--page`: the page library (ESM + IIFE), the
-// service worker (one classic script, no top-level await) and their type
-// declarations, into dist/ (the sw-ingest package). `--server`: the server
+// Builds what ships, in order (run with `node --import tsx`, as it reads the
+// table of targets from vite.config.ts). `--page`: the page library (ESM +
+// IIFE), the service worker (one classic script, no top-level await) and
+// their type declarations, into dist/ (the sw-ingest package). `--server`: the server
 // package with the core/ it shares, into server/dist/ (sw-ingest-server).
 // No flag: both, and the demo (which embeds the built SW) into demo/dist/.
 //
@@ -11,14 +12,13 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { build } from 'vite';
+import { DEFINE, TARGETS } from '../vite.config.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const flags = new Set(process.argv.slice(2));
 const all = !flags.has('--page') && !flags.has('--server');
 const tsc = resolve(root, 'node_modules/typescript/bin/tsc');
 
-// workbox reads process.env.NODE_ENV to strip its dev logging; the page has no `process`.
-const define = { 'process.env.NODE_ENV': JSON.stringify('production') };
 const quiet = { logLevel: 'warn', configFile: false, root };
 
 /** Builds into a fresh sibling of `final` with `make(dir)`, then swaps it in. */
@@ -32,29 +32,26 @@ async function atomically(final, make) {
   rmSync(old, { recursive: true, force: true });
 }
 
-async function lib(outDir, entry, formats, fileName, options = {}) {
+/** Builds one {@link TARGETS} entry into `outDir`. */
+async function target(outDir, t) {
   await build({
     ...quiet,
-    define,
+    define: DEFINE,
     build: {
       outDir,
       emptyOutDir: false,
       sourcemap: true,
       target: 'es2022',
-      minify: options.minify ?? false,
-      lib: { entry: resolve(root, entry), name: options.name, formats, fileName: () => fileName },
-      rolldownOptions: { external: options.external ?? [] },
+      minify: t.minify ?? false,
+      lib: { entry: resolve(root, t.entry), name: t.name, formats: [t.format], fileName: () => t.file },
+      rolldownOptions: { external: t.external ?? [] },
     },
   });
 }
 
 if (all || flags.has('--page')) {
   await atomically(resolve(root, 'dist'), async (dist) => {
-    await lib(dist, 'lib/index.ts', ['es'], 'sw-ingest.js', { external: ['bson', 'idb'] });
-    await lib(dist, 'lib/index.ts', ['iife'], 'sw-ingest.iife.js', { name: 'SwIngest', minify: true });
-    await lib(dist, 'sw/index.ts', ['iife'], 'sw-ingest-sw.js', { name: 'SwIngestServiceWorker', minify: true });
-    // `sw-ingest/sw` for an app's own bundled worker: dependencies stay imports for the app's bundler.
-    await lib(dist, 'sw/module.ts', ['es'], 'sw-ingest-sw.mjs', { external: ['bson', 'idb', 'workbox-background-sync'] });
+    for (const t of TARGETS) await target(dist, t);
     const types = resolve(dist, 'types');
     execFileSync(process.execPath, [tsc, '-p', 'lib', '--outDir', types], { cwd: root, stdio: 'inherit' });
     execFileSync(process.execPath, [tsc, '-p', 'sw/tsconfig.types.json', '--outDir', types], { cwd: root, stdio: 'inherit' });
@@ -71,7 +68,7 @@ if (all || flags.has('--server')) {
 
 if (all) {
   await atomically(resolve(root, 'demo/dist'), async (out) => {
-    await build({ ...quiet, root: resolve(root, 'demo'), define, build: { outDir: out, emptyOutDir: true, target: 'es2022' } });
+    await build({ ...quiet, root: resolve(root, 'demo'), publicDir: false, define: DEFINE, build: { outDir: out, emptyOutDir: true, target: 'es2022' } });
     for (const f of ['sw-ingest-sw.js', 'sw-ingest-sw.js.map', 'sw-ingest.iife.js']) copyFileSync(resolve(root, 'dist', f), resolve(out, f));
   });
   console.log('built demo/dist/');

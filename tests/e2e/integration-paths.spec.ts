@@ -2,7 +2,7 @@
 // browser test uses): ESM from the packed tarball in a Vite app, and an app
 // that already has its own service worker.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'vite';
@@ -63,10 +63,13 @@ test('the packed tarball installs into a fresh Vite app: ESM import, sw-ingest/s
     ], { cwd: app, stdio: 'pipe' });
 
     const out = join(app, 'dist');
+    for (const built of readdirSync(join(app, 'node_modules/sw-ingest/dist')).filter((f) => f.endsWith('.mjs'))) {
+      expect(readFileSync(join(app, 'node_modules/sw-ingest/dist', built), 'utf8'), built).not.toContain('process.env');
+    }
     await build({ root: app, configFile: false, logLevel: 'warn', build: { outDir: out, emptyOutDir: true } });
     await build({
+      // No `define` of process.env.NODE_ENV: sw-ingest/sw must not leave it for the app to supply.
       root: app, configFile: false, logLevel: 'warn',
-      define: { 'process.env.NODE_ENV': '"production"' },
       build: { outDir: out, emptyOutDir: false, lib: { entry: join(app, 'sw.ts'), formats: ['iife'], name: 'appSw', fileName: () => 'sw.js' } },
     });
 
