@@ -30,6 +30,7 @@ import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { PATHS, PROTOCOL_VERSION, type Session } from '../core/protocol.js';
 import type { CustomJwtVerifier } from './custom-jwt.js';
 import { sendError } from './errors.js';
+import type { AuthFailureReason, IngestMetrics } from './metrics.js';
 import type { Store } from './store.js';
 
 declare module 'fastify' {
@@ -174,20 +175,21 @@ export class RevocationList {
  * @param issuer - from {@link createTokenIssuer}
  * @param revocations - the revoked sessions
  */
-export function requireUser(issuer: TokenIssuer, revocations: RevocationList): onRequestAsyncHookHandler {
+export function requireUser(issuer: TokenIssuer, revocations: RevocationList, metrics?: IngestMetrics): onRequestAsyncHookHandler {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const token = bearerToken(request);
-    if (token === undefined) return sendError(reply, 'unauthorized', { message: 'Missing "Authorization: Bearer <accessToken>" header.' });
+    if (token === undefined) return missingBearer(reply, '<accessToken>', metrics);
     let claims: AccessClaims;
     try {
       claims = await issuer.verify(token);
     } catch (err) {
-      const expired = err instanceof joseErrors.JWTExpired;
-      return sendError(reply, 'unauthorized', { message: expired ? 'The access token has expired; refresh it.' : 'The access token is not valid.' });
+      return err instanceof joseErrors.JWTExpired
+        ? refuse(reply, 'expired-access-token', 'The access token has expired; refresh it.', metrics)
+        : refuse(reply, 'invalid-access-token', 'The access token is not valid.', metrics);
     }
     // A store failure here throws: 503 database-unavailable when the database is away (else 500), and the client retries.
     if (await revocations.isRevoked(claims.sessionId)) {
-      return sendError(reply, 'unauthorized', { message: 'The session was logged out or its API key revoked; log in again.' });
+      return refuse(reply, 'revoked-session', 'The session was logged out or its API key revoked; log in again.', metrics);
     }
     request.userId = claims.userId;
     request.sessionId = claims.sessionId;
@@ -202,13 +204,27 @@ export function requireUser(issuer: TokenIssuer, revocations: RevocationList): o
  *
  * @param adminKey - the configured admin key
  */
-export function requireAdmin(adminKey: string) {
+export function requireAdmin(adminKey: string, metrics?: IngestMetrics) {
   const expected = createHash('sha256').update(adminKey).digest();
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const given = createHash('sha256').update(bearerToken(request) ?? '').digest();
     if (timingSafeEqual(given, expected)) return undefined;
-    return sendError(reply, 'unauthorized', { message: 'Admin routes need "Authorization: Bearer <admin key>".' });
+    return refuse(reply, 'invalid-admin-key', 'Admin routes need "Authorization: Bearer <admin key>".', metrics);
   };
+}
+
+/**
+ * Refuses a request's credentials: 401 `unauthorized` (or `forbidden`)
+ * with `message`, counted in `sw_ingest_auth_failures_total` by `reason`.
+ */
+function refuse(reply: FastifyReply, reason: AuthFailureReason, message: string, metrics: IngestMetrics | undefined, code: 'unauthorized' | 'forbidden' | 'anonymous-disabled' = 'unauthorized'): FastifyReply {
+  metrics?.authFailure(reason);
+  return sendError(reply, code, { message });
+}
+
+/** Refuses a request without `Authorization: Bearer <what>`. */
+function missingBearer(reply: FastifyReply, what: string, metrics: IngestMetrics | undefined): FastifyReply {
+  return refuse(reply, 'missing-credentials', `Missing "Authorization: Bearer ${what}" header.`, metrics);
 }
 
 /** Options of {@link registerAuthRoutes}. */
@@ -224,6 +240,8 @@ export interface AuthRouteOptions {
   loginHooks?: onRequestAsyncHookHandler[];
   /** The schema's fingerprints (`schemaFingerprints()`), sent with every session for the page's drift check. */
   schemaFingerprints: Record<string, string>;
+  /** Where refused credentials are counted. */
+  metrics?: IngestMetrics | undefined;
 }
 
 /**
@@ -238,7 +256,7 @@ export interface AuthRouteOptions {
  * @param options - see {@link AuthRouteOptions}
  */
 export function registerAuthRoutes(app: FastifyInstance, options: AuthRouteOptions): void {
-  const { store, issuer, revocations } = options;
+  const { store, issuer, revocations, metrics } = options;
   const loginHooks = options.loginHooks ?? [];
   // The auth routes take no body, but clients often send `Content-Type:
   // application/json` on every POST; fastify refuses that with an empty body.
@@ -267,40 +285,42 @@ export function registerAuthRoutes(app: FastifyInstance, options: AuthRouteOptio
   const loginRoute = { bodyLimit: 4096, onRequest: loginHooks };
 
   app.post(PATHS.anonymousLogin, loginRoute, async (_request, reply) => {
-    if (!options.anonymous) return sendError(reply, 'anonymous-disabled');
+    if (!options.anonymous) return refuse(reply, 'anonymous-disabled', 'Anonymous login is turned off on this server.', metrics, 'anonymous-disabled');
     return startSession(randomUUID());
   });
 
   app.post(PATHS.apiKeyLogin, loginRoute, async (request, reply) => {
     const key = bearerToken(request);
-    if (key === undefined) return sendError(reply, 'unauthorized', { message: 'Missing "Authorization: Bearer <api key>" header.' });
+    if (key === undefined) return missingBearer(reply, '<api key>', metrics);
     const found = await store.findApiKey(sha256Hex(key));
-    if (found === undefined) return sendError(reply, 'unauthorized', { message: 'The API key is not valid or was revoked.' });
+    if (found === undefined) return refuse(reply, 'invalid-api-key', 'The API key is not valid or was revoked.', metrics);
     return startSession(found.userId, found.id);
   });
 
   app.post(PATHS.jwtLogin, loginRoute, async (request, reply) => {
     if (options.customJwt === undefined) {
-      return sendError(reply, 'forbidden', { message: 'JWT login is not configured on this server (--jwt-secret or --jwks).' });
+      return refuse(reply, 'jwt-not-configured', 'JWT login is not configured on this server (--jwt-secret or --jwks).', metrics, 'forbidden');
     }
     const token = bearerToken(request);
-    if (token === undefined) return sendError(reply, 'unauthorized', { message: 'Missing "Authorization: Bearer <JWT>" header.' });
+    if (token === undefined) return missingBearer(reply, '<JWT>', metrics);
     let userId: string;
     try {
       userId = await options.customJwt(token);
     } catch (err) {
       // jose's messages name the failed check ("unexpected \"aud\" claim value"), never the token or key.
       const detail = err instanceof joseErrors.JOSEError || err instanceof Error ? `: ${err.message}` : '';
-      return sendError(reply, 'unauthorized', { message: `The JWT is not valid${detail.slice(0, 200)}.` });
+      return refuse(reply, 'invalid-jwt', `The JWT is not valid${detail.slice(0, 200)}.`, metrics);
     }
     return startSession(userId);
   });
 
   app.post(PATHS.refresh, { bodyLimit: 4096 }, async (request, reply) => {
     const refreshToken = bearerToken(request);
-    if (refreshToken === undefined) return sendError(reply, 'unauthorized', { message: 'Missing "Authorization: Bearer <refreshToken>" header.' });
+    if (refreshToken === undefined) return missingBearer(reply, '<refreshToken>', metrics);
     const session = await store.findSession(sha256Hex(refreshToken));
-    if (session === undefined) return sendError(reply, 'unauthorized', { message: 'The refresh token is not valid, or its session was logged out or its API key revoked; log in again.' });
+    if (session === undefined) {
+      return refuse(reply, 'invalid-refresh-token', 'The refresh token is not valid, or its session was logged out or its API key revoked; log in again.', metrics);
+    }
     return {
       v: PROTOCOL_VERSION, userId: session.userId, refreshToken, ...(await issuer.issue(session.userId, session.id)), schema: options.schemaFingerprints,
     } satisfies Session;
@@ -308,7 +328,7 @@ export function registerAuthRoutes(app: FastifyInstance, options: AuthRouteOptio
 
   app.post(PATHS.logout, { bodyLimit: 4096 }, async (request, reply) => {
     const refreshToken = bearerToken(request);
-    if (refreshToken === undefined) return sendError(reply, 'unauthorized', { message: 'Missing "Authorization: Bearer <refreshToken>" header.' });
+    if (refreshToken === undefined) return missingBearer(reply, '<refreshToken>', metrics);
     const sessionId = await store.revokeSession(sha256Hex(refreshToken), Date.now());
     if (sessionId !== undefined) revocations.add(sessionId);
     // Idempotent: logging out twice, or with an unknown token, is not an error.

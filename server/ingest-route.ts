@@ -14,6 +14,7 @@ import { MAX_NESTING_DEPTH, convertDocument, primaryKeyString, type ParsedSchema
 import { requireUser, type RevocationList, type TokenIssuer } from './auth.js';
 import { decodeUpload } from './decode-upload.js';
 import { sendError } from './errors.js';
+import type { IngestMetrics, RecordVerdict } from './metrics.js';
 import type { Store, StoredRow } from './store.js';
 
 /** Options of {@link registerIngestRoute}. */
@@ -28,6 +29,8 @@ export interface IngestRouteOptions {
   bodyLimitBytes: number;
   /** Most records per upload; more get 400 `too-many-records`. */
   maxRecordsPerBatch: number;
+  /** Where uploads, verdicts and commits are counted. */
+  metrics?: IngestMetrics | undefined;
 }
 
 /**
@@ -38,7 +41,7 @@ export interface IngestRouteOptions {
  * @param options - see {@link IngestRouteOptions}
  */
 export function registerIngestRoute(app: FastifyInstance, options: IngestRouteOptions): void {
-  const { store, schema } = options;
+  const { store, schema, metrics } = options;
   // Declared up front so fastify keeps one request shape.
   app.decorateRequest('userId', '');
   app.decorateRequest('sessionId', '');
@@ -47,11 +50,13 @@ export function registerIngestRoute(app: FastifyInstance, options: IngestRouteOp
   app.post<{ Body: Buffer }>(PATHS.batches, {
     bodyLimit: options.bodyLimitBytes,
     // Both run before the body is read: a refused upload costs no parsing.
-    onRequest: [requireUser(options.issuer, options.revocations), ...(options.userHooks ?? []), requireBsonBody],
+    onRequest: [requireUser(options.issuer, options.revocations, metrics), ...(options.userHooks ?? []), requireBsonBody],
+    onResponse: async (_request, reply) => metrics?.upload(reply.statusCode, reply.elapsedTime / 1000),
   }, async (request, reply) => {
     const decoded = decodeUpload(request.body, schema, options.maxRecordsPerBatch);
     if (!decoded.ok) return sendError(reply, decoded.problem.code, decoded.problem);
     const { client, sentAt, records } = decoded.upload;
+    metrics?.batch(records.length);
 
     const results: RecordResult[] = new Array(records.length);
     const rows: StoredRow[] = [];
@@ -73,10 +78,29 @@ export function registerIngestRoute(app: FastifyInstance, options: IngestRouteOp
     // 503 `database-unavailable` when the database is down, busy or full
     // (the commit may have happened if the connection died during it; the
     // retry then answers `duplicate`), else 500 `internal`, nothing committed.
+    const commitStarted = performance.now();
     const outcomes = await store.insertBatch(rows);
+    metrics?.commit((performance.now() - commitStarted) / 1000);
     outcomes.forEach((s, k) => { results[rowIndex[k]!] = { s }; });
+    const counts = verdictCounts(records, results);
+    metrics?.recordVerdicts(counts);
+    // One line per upload (at info: SW_INGEST_LOG_LEVEL=info); ids and counts, never a token or a document.
+    request.log.info({
+      upload: { user: request.userId, client, records: records.length, collections: Object.fromEntries(counts), commitMs: Math.round(performance.now() - commitStarted) },
+    }, 'upload stored');
     return { v: PROTOCOL_VERSION, results } satisfies UploadReply;
   });
+}
+
+/** Collection → verdict → number of records, for the metrics and the upload's log line. */
+function verdictCounts(records: readonly UploadRecord[], results: readonly RecordResult[]): Map<string, Record<RecordVerdict, number>> {
+  const counts = new Map<string, Record<RecordVerdict, number>>();
+  for (const [i, record] of records.entries()) {
+    let c = counts.get(record.c);
+    if (!c) counts.set(record.c, (c = { stored: 0, duplicate: 0, rejected: 0 }));
+    c[results[i]!.s]++;
+  }
+  return counts;
 }
 
 /** Refuses bodies that are not `application/bson` or that are compressed. */
