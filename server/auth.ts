@@ -26,12 +26,16 @@
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+import { errors as joseErrors } from 'jose';
 import { PATHS, PROTOCOL_VERSION, type Session } from '../core/protocol.js';
+import { type AccessClaims, type TokenIssuer } from './access-tokens.js';
 import type { CustomJwtVerifier } from './custom-jwt.js';
 import { sendError } from './errors.js';
 import type { AuthFailureReason, IngestMetrics } from './metrics.js';
 import type { Store } from './store.js';
+
+export { createTokenIssuer, DEFAULT_ACCESS_TOKEN_TTL_SEC, TOKEN_ISSUER } from './access-tokens.js';
+export type { AccessClaims, TokenIssuer } from './access-tokens.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -42,64 +46,10 @@ declare module 'fastify' {
   }
 }
 
-/** `iss` of every access token. */
-export const TOKEN_ISSUER = 'sw-ingest';
-/** Default lifetime of an access token. */
-export const DEFAULT_ACCESS_TOKEN_TTL_SEC = 15 * 60;
 /** Default most time between two reloads of the {@link RevocationList}. */
 export const DEFAULT_REVOCATION_CHECK_INTERVAL_MS = 2_000;
 /** Prefix of API keys, so that leaked keys are recognisable (secret scanners). */
 export const API_KEY_PREFIX = 'swi_';
-
-/** What a valid access token says. */
-export interface AccessClaims {
-  userId: string;
-  sessionId: string;
-}
-
-/** Signs and checks access tokens. */
-export interface TokenIssuer {
-  /** A new access token for a session and when it expires (ms since the epoch). */
-  issue(userId: string, sessionId: string): Promise<{ accessToken: string; accessTokenExpiresAt: number }>;
-  /** The claims of a valid token; throws jose's error for an invalid or expired one. */
-  verify(token: string): Promise<AccessClaims>;
-  /** Lifetime of the tokens it issues, in seconds. */
-  readonly ttlSec: number;
-}
-
-/**
- * Creates the {@link TokenIssuer} for a signing secret.
- *
- * @param jwtSecret - the HS256 key (the content of the `jwt-secret` file)
- * @param accessTokenTtlSec - lifetime of access tokens @default 900
- */
-export function createTokenIssuer(jwtSecret: string, accessTokenTtlSec = DEFAULT_ACCESS_TOKEN_TTL_SEC): TokenIssuer {
-  const key = new TextEncoder().encode(jwtSecret);
-  return {
-    ttlSec: accessTokenTtlSec,
-    async issue(userId, sessionId) {
-      const exp = Math.floor(Date.now() / 1000) + accessTokenTtlSec;
-      const accessToken = await new SignJWT({ sid: sessionId })
-        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-        .setSubject(userId)
-        .setIssuer(TOKEN_ISSUER)
-        .setIssuedAt()
-        .setExpirationTime(exp)
-        .sign(key);
-      return { accessToken, accessTokenExpiresAt: exp * 1000 };
-    },
-    async verify(token) {
-      const { payload } = await jwtVerify(token, key, {
-        issuer: TOKEN_ISSUER,
-        algorithms: ['HS256'],
-        requiredClaims: ['sub', 'exp'],
-      });
-      // Tokens of version 1 carry no sid: their session id is the anonymous user's id.
-      const sid = typeof payload.sid === 'string' ? payload.sid : payload.sub!;
-      return { userId: payload.sub!, sessionId: sid };
-    },
-  };
-}
 
 /** The SHA-256 (hex) under which refresh tokens and API keys are stored. */
 export function sha256Hex(secret: string): string {

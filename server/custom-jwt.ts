@@ -14,7 +14,7 @@
  *   tolerance.
  */
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import { TOKEN_ISSUER } from './auth.js';
+import { TOKEN_ISSUER } from './access-tokens.js';
 
 /** How the server checks app JWTs (`--jwt-secret` or `--jwks`, with `--jwt-issuer`, `--jwt-audience`). */
 export interface CustomJwtConfig {

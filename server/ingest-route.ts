@@ -151,10 +151,6 @@ function checkRecord(schema: ParsedSchema, record: UploadRecord, i: number, user
     if (calculateObjectSize(converted) > MAX_DOCUMENT_BYTES) {
       return reject('document-too-large', `records[${i}]: the document is larger than ${MAX_DOCUMENT_BYTES} bytes as BSON.`);
     }
-    // Keys are text columns in every sink, and PostgreSQL's text cannot hold NUL.
-    if (typeof converted._id === 'string' && converted._id.includes('\0')) {
-      return reject('wrong-type', `${record.c}._id: a string primary key must not contain NUL (U+0000).`);
-    }
     const owner = converted[OWNER_FIELD];
     if (owner !== undefined && owner !== null && owner !== userId) {
       return reject('owner-mismatch', `${record.c}.${OWNER_FIELD}: the record claims the owner ${JSON.stringify(String(owner).slice(0, 100))}, but it was uploaded by ${JSON.stringify(userId)}.`);
