@@ -10,20 +10,19 @@
  */
 import { createWriteStream, realpathSync, type WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parseSchema, type ObjectSchema, type ParsedSchema } from '../core/schema.js';
 import type { JSONWebKeySet } from 'jose';
-import { buildApp, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_CSP, DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_REQUEST_TIMEOUT_MS, normalizeOrigin } from './app.js';
+import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_CSP, DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_REQUEST_TIMEOUT_MS, normalizeOrigin } from './app.js';
 import { generateApiKey } from './auth.js';
+import { adminKeyLocation, createIngestServer } from './create-server.js';
 import { createCustomJwtVerifier, type CustomJwtConfig } from './custom-jwt.js';
 import { csvChunks, ndjsonChunks, receivedBetween } from './export-format.js';
+import { loadSchema } from './ingest-options.js';
 import { DEFAULT_DB, openStore, parseDbLocation, type DbLocation } from './open-store.js';
 import { DEFAULT_PG_POOL_MAX } from './postgres-store.js';
 import { DEFAULT_RATE_LIMITS, type RateLimitOptions } from './rate-limits.js';
-import { loadServerSecrets } from './secrets.js';
 
 const HELP = {
   main: `Usage: sw-ingest <command> [options]
@@ -190,20 +189,6 @@ function parsePoolMax(option: string | undefined): number | undefined {
   return n;
 }
 
-async function loadSchemaFile(file: string): Promise<ParsedSchema> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await fs.readFile(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`schema file ${file}: ${(err as Error).message}`);
-  }
-  try {
-    return parseSchema(json as ObjectSchema[]);
-  } catch (err) {
-    throw new Error(`schema file ${file}: ${(err as Error).message}`);
-  }
-}
-
 async function serve(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -248,12 +233,13 @@ async function serve(args: string[]): Promise<number> {
   const schemaFile = values.schema ?? env('SW_INGEST_SCHEMA');
   if (schemaFile === undefined) throw new UsageError('--schema <file.json> (or SW_INGEST_SCHEMA) is required');
   const staticDir = values.static ?? env('SW_INGEST_STATIC');
-  const dataDir = values['data-dir'] ?? env('SW_INGEST_DATA_DIR') ?? (db.kind === 'sqlite' ? path.dirname(db.file) : './data');
+  const dataDir = values['data-dir'] ?? env('SW_INGEST_DATA_DIR');
+  const adminKey = values['admin-key'] ?? env('SW_INGEST_ADMIN_KEY');
   const demo = values.demo === true || envFlag('SW_INGEST_DEMO', false);
   const anonymous = values['no-anonymous'] === true ? false : envFlag('SW_INGEST_ANONYMOUS', true);
   const corsOrigins = parseOrigins(values['cors-origin'] ?? (env('SW_INGEST_CORS_ORIGINS') === undefined ? [] : [env('SW_INGEST_CORS_ORIGINS')!]));
-  const bodyLimitBytes = parseCount('--body-limit', values['body-limit'] ?? env('SW_INGEST_BODY_LIMIT'), 1024, 1024 ** 3);
-  const maxRecordsPerBatch = parseCount('--max-records', values['max-records'] ?? env('SW_INGEST_MAX_RECORDS'), 1, 1_000_000);
+  const bodyLimit = parseCount('--body-limit', values['body-limit'] ?? env('SW_INGEST_BODY_LIMIT'), 1024, 1024 ** 3);
+  const maxRecords = parseCount('--max-records', values['max-records'] ?? env('SW_INGEST_MAX_RECORDS'), 1, 1_000_000);
   const rateLimits: Partial<RateLimitOptions> = {};
   for (const [option, variable, field] of [
     ['rate-limit-ip', 'SW_INGEST_RATE_LIMIT_IP', 'perIp'],
@@ -263,52 +249,43 @@ async function serve(args: string[]): Promise<number> {
     const n = parseCount(`--${option}`, values[option] ?? env(variable), 0, 10_000_000);
     if (n !== undefined) rateLimits[field] = n;
   }
-  const requestTimeoutMs = parseCount('--request-timeout', values['request-timeout'] ?? env('SW_INGEST_REQUEST_TIMEOUT'), 1000, 3_600_000);
+  const requestTimeout = parseCount('--request-timeout', values['request-timeout'] ?? env('SW_INGEST_REQUEST_TIMEOUT'), 1000, 3_600_000);
   const trustProxy = parseTrustProxy(values['trust-proxy'] ?? env('SW_INGEST_TRUST_PROXY'));
   const cspText = values.csp ?? env('SW_INGEST_CSP');
-  const contentSecurityPolicy = cspText === undefined ? undefined : cspText.toLowerCase() === 'off' ? false : cspText;
+  const csp = cspText === undefined ? undefined : cspText.toLowerCase() === 'off' ? false : cspText;
   const customJwt = await customJwtConfig(values);
 
-  const schema = await loadSchemaFile(schemaFile);
-  // Until the app's logger exists, idle-connection errors go to stderr.
-  let logIdleError = (err: Error): void => { process.stderr.write(`sw-ingest: idle database connection failed: ${err.message}\n`); };
-  const store = await openStore(db, { ...(poolMax === undefined ? {} : { poolMax }), onIdleError: (err) => logIdleError(err) });
-  let secrets;
-  try {
-    secrets = await loadServerSecrets(dataDir, values['admin-key'] ?? env('SW_INGEST_ADMIN_KEY'), store);
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
-  const app = buildApp({
-    store, schema, demo, anonymous,
-    adminKey: secrets.adminKey,
-    jwtSecret: secrets.jwtSecret,
-    ...(staticDir === undefined ? {} : { staticDir }),
+  // The one composition root: the CLI only turns arguments into its options.
+  const app = await createIngestServer({
+    schema: schemaFile,
+    db: db.kind === 'sqlite' ? `sqlite:${db.file}` : db.url,
+    demo, anonymous, corsOrigins, rateLimits,
+    ...(poolMax === undefined ? {} : { dbPoolMax: poolMax }),
+    // An empty --admin-key means none given: one is generated, as without it.
+    ...(adminKey === undefined || adminKey === '' ? {} : { adminKey }),
+    ...(dataDir === undefined ? {} : { dataDir }),
+    ...(staticDir === undefined ? {} : { static: staticDir }),
     ...(customJwt === undefined ? {} : { customJwt }),
-    ...(bodyLimitBytes === undefined ? {} : { bodyLimitBytes }),
-    ...(maxRecordsPerBatch === undefined ? {} : { maxRecordsPerBatch }),
-    ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
+    ...(bodyLimit === undefined ? {} : { bodyLimit }),
+    ...(maxRecords === undefined ? {} : { maxRecords }),
+    ...(requestTimeout === undefined ? {} : { requestTimeout }),
     ...(trustProxy === undefined ? {} : { trustProxy }),
-    ...(contentSecurityPolicy === undefined ? {} : { contentSecurityPolicy }),
-    corsOrigins,
-    rateLimits,
+    ...(csp === undefined ? {} : { csp }),
     logger: { level: env('SW_INGEST_LOG_LEVEL') ?? 'warn', stream: process.stderr },
   });
-  logIdleError = (err) => app.log.error({ err }, 'idle database connection failed');
   try {
     await app.listen({ port, host });
   } catch (err) {
-    await app.close().catch(() => {});
-    await store.close();
+    await app.close().catch(() => {}); // closes the database too
     throw err;
   }
   const address = app.server.address();
   const actualPort = typeof address === 'object' && address !== null ? address.port : port;
-  if (secrets.adminKeyLocation === 'database') {
+  const keyLocation = adminKeyLocation(app);
+  if (keyLocation === 'database') {
     process.stderr.write(`sw-ingest: admin key is in the database: SELECT value FROM sw_ingest.secrets WHERE name = 'admin-key'\n`);
-  } else if (secrets.adminKeyLocation !== undefined) {
-    process.stderr.write(`sw-ingest: admin key is in ${secrets.adminKeyLocation}\n`);
+  } else if (keyLocation !== undefined) {
+    process.stderr.write(`sw-ingest: admin key is in ${keyLocation}\n`);
   }
   if (demo) process.stderr.write('sw-ingest: --demo: GET /api/demo/summary shows stored data without credentials\n');
   process.stdout.write(`sw-ingest listening on http://${host.includes(':') ? `[${host}]` : host}:${actualPort}\n`);
@@ -323,8 +300,7 @@ async function serve(args: string[]): Promise<number> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
-  await app.close(); // stops accepting, waits for in-flight requests
-  await store.close();
+  await app.close(); // stops accepting, waits for in-flight requests, then closes the database
   return 0;
 }
 
@@ -418,7 +394,7 @@ async function exportCollection(args: string[]): Promise<number> {
   if (format === 'csv') {
     const schemaFile = values.schema ?? env('SW_INGEST_SCHEMA');
     if (schemaFile === undefined) throw new UsageError('--format csv needs --schema <file> (its properties are the columns)');
-    const type = (await loadSchemaFile(schemaFile)).get(values.collection);
+    const type = (await loadSchema(schemaFile)).get(values.collection);
     if (!type?.asymmetric) throw new UsageError(`--collection ${values.collection}: not an asymmetric type of ${schemaFile}`);
     columns = [...type.properties.keys()];
   }

@@ -2,8 +2,9 @@
  * Server test helpers: an app on a fresh temp directory with a real
  * database — a SQLite file, or a fresh PostgreSQL database — anonymous
  * login, upload encoding, and row counts read straight from the database
- * (not through the code under test). Everything runs through
- * `app.inject()`, without a port.
+ * (not through the code under test). The app is `createIngestServer`'s,
+ * as `sw-ingest serve` runs it, on a store the helper opens itself (so
+ * tests can reach it). Everything runs through `app.inject()`, without a port.
  *
  * Suites run once per sink with {@link forEachSink}, so both sinks pass the
  * same assertions.
@@ -17,7 +18,7 @@ import { BSON, Binary, type Document } from 'bson';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { encodeUpload, PROTOCOL_VERSION, type Session, type UploadBody } from '../../core/protocol.js';
 import { parseSchema, type ObjectSchema, type ParsedSchema } from '../../core/schema.js';
-import { buildApp, type AppOptions } from '../../server/app.js';
+import { createIngestServer, type IngestServerOptions } from '../../server/create-server.js';
 import { openStore, parseDbLocation } from '../../server/open-store.js';
 import { loadServerSecrets } from '../../server/secrets.js';
 import type { Store } from '../../server/store.js';
@@ -81,27 +82,38 @@ export interface TestServer {
 }
 
 /** Options of {@link startTestServer}. */
-export type TestServerOptions = Partial<Omit<AppOptions, 'store' | 'schema' | 'jwtSecret'>> & {
+export type TestServerOptions = Partial<Omit<IngestServerOptions, 'schema' | 'db' | 'dataDir'>> & {
   /** @default 'sqlite' */
   sink?: Sink;
   /** Reuse the directory and database of a server closed with `keepData` (a restart). */
   reuse?: Pick<TestServer, 'sink' | 'dir' | 'db'>;
   /** The server's schema. @default TEST_SCHEMA */
   schema?: ObjectSchema[];
+  /** Older name of `static`. */
+  staticDir?: string;
+  /** Older name of `bodyLimit`. */
+  bodyLimitBytes?: number;
+  /** Older name of `maxRecords`. */
+  maxRecordsPerBatch?: number;
+  /** Older name of `requestTimeout`. */
+  requestTimeoutMs?: number;
 };
 
 /** Databases created by {@link startTestServer}, by URL, so that a restart keeps the drop. */
 const createdDatabases = new Map<string, TestDatabase>();
 
 /**
- * Builds an app on a temp directory and a fresh database (or those of
- * `reuse`, to test a restart), with the secrets loaded or created exactly
- * as `sw-ingest serve` does.
+ * Builds an app with `createIngestServer` on a temp directory and a fresh
+ * database (or those of `reuse`, to test a restart), with the secrets
+ * loaded or created exactly as `sw-ingest serve` does.
  *
- * @param options - the sink, `reuse`, `adminKey` to pass one in, and any {@link AppOptions}
+ * @param options - the sink, `reuse`, `adminKey` to pass one in, and any {@link IngestServerOptions}
  */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const { reuse, adminKey: givenAdminKey, sink: givenSink, schema: schemaJson, ...appOptions } = options;
+  const {
+    reuse, adminKey: givenAdminKey, sink: givenSink, schema: schemaJson,
+    staticDir, bodyLimitBytes, maxRecordsPerBatch, requestTimeoutMs, ...serverOptions
+  } = options;
   const sink = reuse?.sink ?? givenSink ?? 'sqlite';
   const dir = reuse?.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sw-ingest-test-'));
   let db = reuse?.db;
@@ -115,10 +127,28 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     }
   }
   const store = await openStore(parseDbLocation(db));
-  const secrets = await loadServerSecrets(dir, givenAdminKey, store);
+  let app: FastifyInstance;
+  let secrets: Awaited<ReturnType<typeof loadServerSecrets>>;
+  try {
+    // Read (or created) here too, as the server reads them, so that tests can sign tokens.
+    secrets = await loadServerSecrets(dir, givenAdminKey, store);
+    app = await createIngestServer({
+      ...serverOptions,
+      ...(staticDir === undefined ? {} : { static: staticDir }),
+      ...(bodyLimitBytes === undefined ? {} : { bodyLimit: bodyLimitBytes }),
+      ...(maxRecordsPerBatch === undefined ? {} : { maxRecords: maxRecordsPerBatch }),
+      ...(requestTimeoutMs === undefined ? {} : { requestTimeout: requestTimeoutMs }),
+      schema: schemaJson ?? TEST_SCHEMA,
+      db: store, // an opened store: the app never closes it, close() below does
+      dataDir: dir,
+      adminKey: secrets.adminKey,
+    });
+    await app.ready();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const schema = parseSchema(schemaJson ?? TEST_SCHEMA);
-  const app = buildApp({ store, schema, adminKey: secrets.adminKey, jwtSecret: secrets.jwtSecret, ...appOptions });
-  await app.ready();
   return {
     sink, app, store, schema, dir, db, adminKey: secrets.adminKey, jwtSecret: secrets.jwtSecret,
     async close({ keepData = false } = {}) {
