@@ -2,7 +2,9 @@
  * sw-ingest: durable one-way ingest for the web. This file is the table of
  * contents of the public API.
  */
-export { open, IngestClient } from './client.js';
+export { open } from './client.js';
+// A type only: clients come from open(); its constructor and plumbing are not public (stripInternal).
+export type { IngestClient } from './client.js';
 export type { OpenOptions, FlushOptions, FlushResult, RejectedRecord, IngestEvents, IngestStats } from './client.js';
 export { Credentials } from './credentials.js';
 export type { IngestCredentials } from './credentials.js';
