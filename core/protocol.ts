@@ -82,11 +82,30 @@ export interface UploadBody {
   records: UploadRecord[];
 }
 
+/**
+ * The codes of a `rejected` verdict on one record (never an HTTP status:
+ * the upload itself succeeded). Listed in the README ("Record verdicts").
+ */
+export const RECORD_REJECTION_CODES = {
+  'unknown-type': 'The record names a type the server\'s schema does not declare as asymmetric.',
+  'unknown-field': 'The document has a field that its type does not declare on the server.',
+  'missing-field': 'A required field is absent or null.',
+  'wrong-type': 'A value does not have the exact BSON type its property declares.',
+  'int-out-of-range': 'An int value is outside the signed 64-bit range.',
+  'not-an-integer': 'An int value is not integral.',
+  'invalid-field-name': 'A field or dictionary key starts with "$", contains "." or NUL, or is "__proto__".',
+  'document-too-large': 'The document is larger than 16 MiB as BSON.',
+  'nested-too-deep': 'The document nests more than 100 levels deep.',
+  'malformed-body': 'The record\'s document is not valid BSON.',
+  'owner-mismatch': 'The record\'s "_owner" field is not the id of the user who uploaded it.',
+} as const;
+export type RecordRejectionCode = keyof typeof RECORD_REJECTION_CODES;
+
 /** The server's verdict on one record, in the order of the upload. */
 export type RecordResult =
   | { s: 'stored' }
   | { s: 'duplicate' }
-  | { s: 'rejected'; code: string; message: string };
+  | { s: 'rejected'; code: RecordRejectionCode; message: string };
 
 /** The JSON reply to an upload, sent only after the database committed. */
 export interface UploadReply {
@@ -112,7 +131,6 @@ export const SERVER_ERRORS = {
   'body-too-large': { status: 413, message: 'The body is larger than the server accepts.' },
   'unsupported-protocol': { status: 400, message: 'The upload uses a protocol version this server does not speak.' },
   'bad-request': { status: 400, message: 'The request is malformed.' },
-  'owner-mismatch': { status: 403, message: 'A record claims another owner: its "_owner" field is not the id of the user who uploaded it.' },
   'rate-limited': { status: 429, message: 'Too many requests from this address or user; retry after the Retry-After seconds.' },
   'request-timeout': { status: 408, message: 'The request was not received in full within the server\'s time limit.' },
   'internal': { status: 500, message: 'The server failed; nothing of this request was stored.' },

@@ -19,7 +19,7 @@ import {
   appendRecords, clearRecords, countPending, getConfig, getSession, listDeadLetters, openOutboxDb, putConfig, putSession,
   readStats, recordFailure, resolveDeadLetters, setPaused, entryLimits, type EntryLimits, type OutboxCaps, type OutboxDb, type OutboxRecord, type RetryPolicy,
 } from './outbox-db.js';
-import { MAX_DOCUMENT_BYTES, PATHS, endpointUrl, isSession, type Session } from '../core/protocol.js';
+import { MAX_DOCUMENT_BYTES, PATHS, endpointUrl, isSession, type RecordRejectionCode, type ServerErrorCode, type Session } from '../core/protocol.js';
 import { mismatchedTypes, schemaFingerprints } from '../core/schema-fingerprint.js';
 import { compileFastEncoder, type FastEncoder } from './fast-encode.js';
 import { convertDocument, parseSchema, type ObjectSchema, type ParsedSchema } from '../core/schema.js';
@@ -111,8 +111,13 @@ export interface RejectedRecord {
   type: string;
   /** The document as it was queued. */
   doc: Document;
-  /** The server's rule code, e.g. `wrong-type`. */
-  code: string;
+  /**
+   * Why: a record verdict code (`RECORD_REJECTION_CODES`, e.g. `wrong-type`),
+   * or, when the server refused the whole request, its server error code
+   * (e.g. `unknown-collection`). See the README's "Record verdicts". Any
+   * other string is a code of a newer server than this library knows.
+   */
+  code: RecordRejectionCode | ServerErrorCode | (string & {});
   /** The server's message. */
   message: string;
   /** When it was ingested. */

@@ -297,8 +297,9 @@ export async function readBatch(db: OutboxDb, maxRecords: number, maxBytes: numb
 }
 
 /** A record of a batch that the server refused, by its index in `batch.records`. */
-export interface RejectedRecord {
+export interface Refusal {
   index: number;
+  /** A record verdict code, or the whole request's server code when the server refused the batch. */
   code: string;
   message: string;
 }
@@ -317,7 +318,7 @@ export interface RejectedRecord {
  *
  * @param confirmed - indexes in `batch.records` of the records the server stored (or had)
  */
-export async function settleBatch(db: OutboxDb, batch: Batch, confirmed: readonly number[], rejected: readonly RejectedRecord[]): Promise<Totals> {
+export async function settleBatch(db: OutboxDb, batch: Batch, confirmed: readonly number[], rejected: readonly Refusal[]): Promise<Totals> {
   const tx = db.transaction(['outbox', 'deadletters', 'meta'], 'readwrite', { durability: 'relaxed' });
   const outbox = tx.objectStore('outbox');
   const dead = tx.objectStore('deadletters');

@@ -7,8 +7,8 @@ import { BSON, calculateObjectSize, type Document } from 'bson';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { IngestError } from '../core/errors.js';
 import {
-  BSON_CONTENT_TYPE, MAX_DOCUMENT_BYTES, PATHS, PROTOCOL_VERSION,
-  type RecordResult, type UploadRecord, type UploadReply,
+  BSON_CONTENT_TYPE, MAX_DOCUMENT_BYTES, PATHS, PROTOCOL_VERSION, RECORD_REJECTION_CODES,
+  type RecordRejectionCode, type RecordResult, type UploadRecord, type UploadReply,
 } from '../core/protocol.js';
 import { MAX_NESTING_DEPTH, convertDocument, primaryKeyString, type ParsedSchema } from '../core/schema.js';
 import { requireUser, type RevocationList, type TokenIssuer } from './auth.js';
@@ -136,7 +136,7 @@ export { MAX_NESTING_DEPTH };
  * After validation, a declared `_owner` must be the uploading user.
  */
 function checkRecord(schema: ParsedSchema, record: UploadRecord, i: number, userId: string): CheckedRecord {
-  const reject = (code: string, message: string): CheckedRecord => ({ rejected: { s: 'rejected', code, message } });
+  const reject = (code: RecordRejectionCode, message: string): CheckedRecord => ({ rejected: { s: 'rejected', code, message } });
   let doc: Document;
   try {
     doc = BSON.deserialize(record.d.buffer.subarray(0, record.d.position), { promoteValues: false });
@@ -157,7 +157,8 @@ function checkRecord(schema: ParsedSchema, record: UploadRecord, i: number, user
     }
     return { id: primaryKeyString(converted._id), bytes: BSON.serialize(converted) };
   } catch (err) {
-    if (err instanceof IngestError) return reject(err.code, err.message);
+    // Every validation code on the wire is a record verdict code; any other (a page-only code) is a wrong value all the same.
+    if (err instanceof IngestError) return reject(err.code in RECORD_REJECTION_CODES ? err.code as RecordRejectionCode : 'wrong-type', err.message);
     // The validator recurses; a document nested thousands deep exhausts the stack.
     if (err instanceof RangeError) return reject('malformed-body', `records[${i}]: the document is nested too deeply.`);
     throw err;
@@ -173,7 +174,7 @@ function isContainer(v: unknown): v is Record<string, unknown> {
  * Walks a decoded document (iteratively: depth costs no stack) for a
  * `__proto__` key and for nesting deeper than {@link MAX_NESTING_DEPTH}.
  */
-function shapeProblem(doc: Document, collection: string): { code: string; message: string } | undefined {
+function shapeProblem(doc: Document, collection: string): { code: RecordRejectionCode; message: string } | undefined {
   const stack: { value: Record<string, unknown>; depth: number; path: string }[] = [{ value: doc, depth: 1, path: collection }];
   while (stack.length > 0) {
     const { value, depth, path } = stack.pop()!;

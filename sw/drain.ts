@@ -13,7 +13,7 @@
 import { IngestError } from '../core/errors.js';
 import {
   getConfig, healTotals, isPaused, openOutboxDb, readBatch, recordFailure, settleBatch, splitEntry, type Batch, type OutboxDb,
-  type RejectedRecord,
+  type Refusal,
 } from '../lib/outbox-db.js';
 import type { RecordResult } from '../core/protocol.js';
 import { DRAIN_LOCK, EVENTS_CHANNEL, type SwEvent } from '../lib/sw-messages.js';
@@ -72,7 +72,7 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number): numbe
 /** Splits a batch by verdict: confirmed records, rejected ones, and how many the reply left unproven (by index in `batch.records`). */
 function verdicts(results: Array<RecordResult | undefined>) {
   const confirmed: number[] = [];
-  const rejected: RejectedRecord[] = [];
+  const rejected: Refusal[] = [];
   let unproven = 0;
   for (const [index, r] of results.entries()) {
     if (r === undefined) unproven++; // stays queued: nothing proves it stored
@@ -83,7 +83,7 @@ function verdicts(results: Array<RecordResult | undefined>) {
 }
 
 /** Dead-letters what a whole-request refusal condemns: the named collection's records, or the whole batch. */
-function condemned(batch: Batch, failure: UploadFailure): RejectedRecord[] {
+function condemned(batch: Batch, failure: UploadFailure): Refusal[] {
   const code = failure.details.serverCode ?? failure.code;
   return batch.records.flatMap((record, index) =>
     failure.details.collection === undefined || record.c === failure.details.collection

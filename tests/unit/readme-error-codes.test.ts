@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ERROR_CODES } from '../../core/errors.js';
-import { SERVER_ERRORS } from '../../core/protocol.js';
+import { RECORD_REJECTION_CODES, SERVER_ERRORS } from '../../core/protocol.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
@@ -28,4 +28,9 @@ test('README lists every server error code with its HTTP status, and only those'
   for (const [code, { status }] of Object.entries(SERVER_ERRORS)) {
     assert.match(readme, new RegExp(`^\\| \`${code}\` \\| ${status} \\|`, 'm'), `${code} is listed with status ${status}`);
   }
+});
+
+test('README lists every record verdict code, and only those; none is also an HTTP error code unless both lists say so', () => {
+  assert.deepEqual(codesUnder('### Record verdicts (`code` of a rejected record)').sort(), Object.keys(RECORD_REJECTION_CODES).sort());
+  assert.equal('owner-mismatch' in SERVER_ERRORS, false, 'owner-mismatch is a verdict on a record, never an HTTP answer');
 });
