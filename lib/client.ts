@@ -17,10 +17,11 @@ import { loginRequest, sameIdentity, toStored, type IngestCredentials } from './
 import { endpointNotFoundMessage, IngestError, type SerializedError } from '../core/errors.js';
 import {
   appendRecords, clearRecords, countPending, getConfig, getSession, listDeadLetters, openOutboxDb, putConfig, putSession,
-  readStats, recordFailure, resolveDeadLetters, setPaused, entryLimits, type EntryLimits, type OutboxCaps, type OutboxDb, type OutboxRecord, type RetryPolicy,
+  readStats, recordFailure, resolveDeadLetters, setPaused, entryLimits, type EntryLimits, type OutboxCaps, type OutboxDb, type OutboxRecord,
 } from './outbox-db.js';
 import { MAX_DOCUMENT_BYTES, PATHS, endpointUrl, isSession, type RecordRejectionCode, type ServerErrorCode, type Session } from '../core/protocol.js';
 import { mismatchedTypes, schemaFingerprints } from '../core/schema-fingerprint.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry-policy.js';
 import { compileFastEncoder, type FastEncoder } from './fast-encode.js';
 import { convertDocument, parseSchema, type ObjectSchema, type ParsedSchema } from '../core/schema.js';
 import type { AsymmetricName, ClientSchema, IngestDocument } from './schema-types.js';
@@ -32,14 +33,7 @@ export type { FlushResult };
 export const DEFAULT_BATCH_MAX_RECORDS = 2_000;
 /** Default document bytes per upload. */
 export const DEFAULT_BATCH_MAX_BYTES = 1024 * 1024;
-/** Default backoff and time limits of the SW's drain. */
-export const DEFAULT_RETRY: RetryPolicy = {
-  baseMs: 1_000,
-  maxMs: 30_000,
-  // Chromium gives a sync event 3 minutes; stop retrying well before.
-  syncBudgetMs: 150_000,
-  requestTimeoutMs: 30_000,
-};
+export { DEFAULT_RETRY };
 /** Default cap on records in the outbox. */
 export const DEFAULT_MAX_PENDING_RECORDS = 1_000_000;
 /** Default cap on document bytes in the outbox: 256 MiB. */

@@ -13,5 +13,5 @@ export type { IngestErrorCode } from '../core/errors.js';
 export type { ObjectSchema, PropertySchema } from '../core/schema.js';
 export { defineSchema } from './schema-types.js';
 export type { AsymmetricName, IngestDocument, MixedValue, PrimitiveValues } from './schema-types.js';
-export type { RetryPolicy } from './outbox-db.js';
+export type { RetryPolicy } from './retry-policy.js';
 export { BSON } from './bson.js';

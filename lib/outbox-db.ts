@@ -27,6 +27,7 @@
  */
 import { openDB, unwrap, type DBSchema, type IDBPDatabase } from 'idb';
 import { IngestError } from '../core/errors.js';
+import type { RetryPolicy } from './retry-policy.js';
 import { packEntry, toRanges, unpackEntry, type EntryLimits, type OutboxEntry, type OutboxRecord } from './outbox-entry.js';
 
 export { entryLimits, packEntry, toRanges, unpackEntry } from './outbox-entry.js';
@@ -91,18 +92,6 @@ export interface StoredConfig {
   retry: RetryPolicy;
   /** How the SW logs in again; absent in outboxes written before credentials existed (= anonymous). */
   credentials?: StoredCredentials;
-}
-
-/** Backoff inside one drain. */
-export interface RetryPolicy {
-  /** First backoff delay. */
-  baseMs: number;
-  /** Largest backoff delay. */
-  maxMs: number;
-  /** How long one drain started by a sync event keeps retrying before it gives up. */
-  syncBudgetMs: number;
-  /** Per-request time limit. */
-  requestTimeoutMs: number;
 }
 
 interface IngestDB extends DBSchema {

@@ -4,11 +4,12 @@
  * confirmed, dead-letter what it rejected), repeat until the outbox is
  * empty. One drain at a time across every SW version and tab (Web Locks).
  *
- * Retry policy: transient failures (network, timeouts, 5xx, 429, a reply
- * that confirms nothing) back off exponentially with full jitter, starting
- * at `retry.baseMs` and capped at `retry.maxMs`; `Retry-After` replaces the
- * computed delay. When the next attempt would fall past the drain's budget
- * the drain throws, so a sync event fails and the browser reschedules it.
+ * Retry policy (lib/retry-policy.ts owns it: the options, the backoff, the
+ * table of what each answer means): transient failures (network, timeouts,
+ * 5xx, 429, a reply that confirms nothing) back off exponentially with full
+ * jitter; a `Retry-After` is a floor under that delay, never a replacement.
+ * When the next attempt would fall past the drain's budget the drain
+ * throws, so a sync event fails and the browser reschedules it.
  */
 import { IngestError } from '../core/errors.js';
 import {
@@ -17,6 +18,7 @@ import {
 } from '../lib/outbox-db.js';
 import type { RecordResult } from '../core/protocol.js';
 import { DRAIN_LOCK, EVENTS_CHANNEL, type SwEvent } from '../lib/sw-messages.js';
+import { retryDelayMs, withinBudget } from '../lib/retry-policy.js';
 import { freshSession, UploadFailure, uploadBatch } from './upload.js';
 
 /** What one drain did. */
@@ -63,11 +65,6 @@ function sleep(ms: number, interruptible: boolean): Promise<void> {
 
 const events = new BroadcastChannel(EVENTS_CHANNEL);
 const announce = (event: SwEvent): void => events.postMessage(event);
-
-/** Full-jitter exponential backoff: a random delay in [0, min(max, base·2^attempt)]. */
-export function backoffMs(attempt: number, baseMs: number, maxMs: number): number {
-  return Math.random() * Math.min(maxMs, baseMs * 2 ** attempt);
-}
 
 /** Splits a batch by verdict: confirmed records, rejected ones, and how many the reply left unproven (by index in `batch.records`). */
 function verdicts(results: Array<RecordResult | undefined>) {
@@ -231,11 +228,11 @@ async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
       announce({ type: 'rejected', count: rejected.length, codes: [rejected[0]!.code] });
       continue;
     }
-    // Retry-After is a floor, not a replacement for backoff: "Retry-After: 0"
-    // answered again and again must not become a tight loop.
+    // The server's Retry-After is a floor under the backoff (retry-policy.ts):
+    // "Retry-After: 0" answered again and again must not become a tight loop.
     const serverAsked = e.details.retryAfterMs !== undefined;
-    const delay = Math.max(e.details.retryAfterMs ?? 0, backoffMs(attempt++, config.retry.baseMs, config.retry.maxMs));
-    if (Date.now() + delay > deadline) throw e;
+    const delay = retryDelayMs(attempt++, config.retry, e.details.retryAfterMs);
+    if (!withinBudget(deadline, delay)) throw e;
     await sleep(delay, !serverAsked);
   }
 }

@@ -7,6 +7,7 @@
 import { Queue } from 'workbox-background-sync';
 import { IngestError } from '../core/errors.js';
 import { getConfig, openOutboxDb } from '../lib/outbox-db.js';
+import { DEFAULT_RETRY } from '../lib/retry-policy.js';
 import { QUEUE_NAME, type FlushReply, type PageMessage } from '../lib/sw-messages.js';
 import { asIngestError, drain, lastFailure, settledSoFar } from './drain.js';
 
@@ -15,7 +16,7 @@ declare const self: ServiceWorkerGlobalScope;
 /** How long one drain keeps retrying: `retry.syncBudgetMs` of the stored config. */
 async function drainBudget(): Promise<number> {
   const config = await getConfig(await openOutboxDb());
-  return config?.retry.syncBudgetMs ?? 150_000;
+  return config?.retry.syncBudgetMs ?? DEFAULT_RETRY.syncBudgetMs;
 }
 
 /**

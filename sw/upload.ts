@@ -5,6 +5,7 @@
  */
 import { loginRequest } from '../lib/credentials.js';
 import { endpointNotFoundMessage, IngestError, type IngestErrorCode } from '../core/errors.js';
+import { failureFor, retryAfterMs, type FailureAction } from '../lib/retry-policy.js';
 import { getSession, putSession, type Batch, type OutboxDb, type StoredConfig } from '../lib/outbox-db.js';
 import {
   BSON_CONTENT_TYPE, PATHS, PROTOCOL_VERSION, encodeBatchBody, endpointUrl, isSession, parseUploadReply, speaksProtocol,
@@ -25,7 +26,7 @@ export class UploadFailure extends IngestError {
      * drain now and keep every record queued (the endpoint is wrong: retrying
      * within the drain cannot help; the next wake-up tries again).
      */
-    readonly action: 'retry' | 'reject-batch' | 'shrink' | 'stop',
+    readonly action: FailureAction,
     readonly details: { retryAfterMs?: number; serverCode?: string; collection?: string } = {},
   ) {
     super(code, message);
@@ -45,15 +46,6 @@ async function post(url: string, init: RequestInit, timeoutMs: number): Promise<
   }
 }
 
-/** Parses `Retry-After` (seconds or an HTTP date) into milliseconds. */
-export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
 /** The error of an sw-ingest error answer (`{"error": {"code", "message"}}`), or undefined for any other body. */
 async function errorBody(res: Response): Promise<ErrorReply['error'] | undefined> {
   try {
@@ -64,9 +56,6 @@ async function errorBody(res: Response): Promise<ErrorReply['error'] | undefined
   }
 }
 
-/** Statuses whose meaning does not depend on who answered (a proxy's 413 or 429 means what the server's would). */
-const GENERIC_STATUSES = new Set([401, 403, 408, 413, 429]);
-
 /**
  * The failure for an answer that is not from an sw-ingest API: the endpoint
  * is wrong (a typo, a missing prefix, the site's HTML fallback). Records
@@ -76,23 +65,17 @@ export function endpointNotFound(url: string, why: string, action: 'retry' | 'st
   return new UploadFailure('endpoint-not-found', endpointNotFoundMessage(url, why), action);
 }
 
-/** Turns a non-2xx answer into an {@link UploadFailure}. */
+/** Turns a non-2xx answer into an {@link UploadFailure}, by the table of `failureFor()` (retry-policy.ts). */
 async function failure(res: Response, what: string, url: string): Promise<UploadFailure> {
   const body = await errorBody(res);
-  // No such route: whatever the body says, this URL is not the API.
-  if (res.status === 404 || res.status === 405) return endpointNotFound(url, `HTTP ${res.status}${body ? ` ${body.code}` : ''}`, 'stop');
-  // A 4xx without the API's error shape is another server's verdict, never one on these records.
-  if (!body && res.status >= 400 && res.status < 500 && !GENERIC_STATUSES.has(res.status)) {
-    return endpointNotFound(url, `HTTP ${res.status} without an sw-ingest error body`, 'stop');
+  const wait = retryAfterMs(res.headers.get('Retry-After'));
+  const { code, action } = failureFor(res.status, body !== undefined, wait !== undefined);
+  if (code === 'endpoint-not-found') {
+    // No such route, or another server's verdict: never one on these records.
+    return endpointNotFound(url, `HTTP ${res.status}${body ? ` ${body.code}` : ' without an sw-ingest error body'}`, 'stop');
   }
   const detail = `${what}: HTTP ${res.status}${body ? ` ${body.code}: ${body.message}` : ''}`;
-  const wait = retryAfterMs(res.headers.get('Retry-After'));
-  const details = { serverCode: body?.code, collection: body?.collection, retryAfterMs: wait };
-  if (res.status === 429 || (res.status === 503 && wait !== undefined)) return new UploadFailure('rate-limited', detail, 'retry', details);
-  if (res.status === 401 || res.status === 403) return new UploadFailure('auth-failed', detail, 'retry', details);
-  if (res.status === 413) return new UploadFailure('rejected-by-server', detail, 'shrink', details);
-  if (res.status === 408 || res.status >= 500 || res.status < 400) return new UploadFailure('server-error', detail, 'retry', details);
-  return new UploadFailure('rejected-by-server', detail, 'reject-batch', details);
+  return new UploadFailure(code, detail, action, { serverCode: body?.code, collection: body?.collection, retryAfterMs: wait });
 }
 
 async function requestSession(config: StoredConfig, path: string, bearer: string | undefined, what: string): Promise<Session> {

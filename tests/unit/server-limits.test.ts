@@ -8,7 +8,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, it } from 'node:test';
 import { Double, ObjectId } from 'bson';
-import { retryAfterMs } from '../../sw/upload.js';
+import { retryAfterMs } from '../../lib/retry-policy.js';
 import { countRows, encodeTestUpload, forEachSink, loginAnonymously, postBatch, startTestServer, type TestServer } from '../helpers/server-inject.js';
 
 const oneReading = () => encodeTestUpload([{ c: 'Reading', doc: { _id: new ObjectId(), sensor: 's', value: new Double(1) } }]);
