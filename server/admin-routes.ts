@@ -8,6 +8,7 @@ import type { ParsedSchema } from '../core/schema.js';
 import { requireAdmin } from './auth.js';
 import { sendError } from './errors.js';
 import { ndjsonChunks, type EjsonFormat } from './export-format.js';
+import type { IngestMetrics } from './metrics.js';
 import type { Store } from './store.js';
 
 /** Options of {@link registerAdminRoutes}. */
@@ -15,6 +16,8 @@ export interface AdminRouteOptions {
   store: Store;
   schema: ParsedSchema;
   adminKey: string;
+  /** Where refused admin keys are counted. */
+  metrics?: IngestMetrics | undefined;
 }
 
 /**
@@ -31,7 +34,7 @@ export interface AdminRouteOptions {
  */
 export function registerAdminRoutes(app: FastifyInstance, options: AdminRouteOptions): void {
   const { store, schema } = options;
-  app.addHook('onRequest', requireAdmin(options.adminKey));
+  app.addHook('onRequest', requireAdmin(options.adminKey, options.metrics));
 
   app.get<{ Params: { name: string } }>('/collections/:name/count', async (request, reply) => {
     const { name } = request.params;

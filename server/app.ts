@@ -38,7 +38,7 @@ import { registerIngestApi, type IngestApiOptions, type IngestApiResources } fro
 export { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_MAX_RECORDS_PER_BATCH, normalizeOrigin } from './ingest-api.js';
 
 /** Where each group of routes is mounted. The ingest prefix is the client's `endpoint`. */
-export const ROUTE_PREFIXES = { ingest: '/api/ingest', admin: '/api/admin', demo: '/api/demo', health: '/api/health' } as const;
+export const ROUTE_PREFIXES = { ingest: '/api/ingest', admin: '/api/admin', demo: '/api/demo', health: '/api/health', metrics: '/metrics' } as const;
 
 /** Default time to receive a whole request (headers and body), in ms: twice the service worker's own upload timeout. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
@@ -168,6 +168,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   registerIngestApi(app, { store, schema, adminKey, jwtSecret }, options, {
     ingest: ROUTE_PREFIXES.ingest,
     admin: ROUTE_PREFIXES.admin,
+    metrics: ROUTE_PREFIXES.metrics,
     ...(options.demo === true ? { demo: ROUTE_PREFIXES.demo } : {}),
   });
   app.get(ROUTE_PREFIXES.health, async () => ({ ok: true }));

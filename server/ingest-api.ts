@@ -17,11 +17,12 @@ import { schemaFingerprints } from '../core/schema-fingerprint.js';
 import type { ParsedSchema } from '../core/schema.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import {
-  createTokenIssuer, DEFAULT_ACCESS_TOKEN_TTL_SEC, DEFAULT_REVOCATION_CHECK_INTERVAL_MS, registerAuthRoutes, RevocationList,
+  createTokenIssuer, DEFAULT_ACCESS_TOKEN_TTL_SEC, DEFAULT_REVOCATION_CHECK_INTERVAL_MS, registerAuthRoutes, requireAdmin, RevocationList,
 } from './auth.js';
 import { createCustomJwtVerifier, type CustomJwtConfig } from './custom-jwt.js';
 import { registerDemoRoutes } from './demo-routes.js';
 import { OWNER_FIELD, registerIngestRoute } from './ingest-route.js';
+import { IngestMetrics } from './metrics.js';
 import { DEFAULT_RATE_LIMITS, installRateLimits, type RateLimitOptions } from './rate-limits.js';
 import type { Store } from './store.js';
 
@@ -73,6 +74,8 @@ export interface IngestApiMounts {
   admin?: string;
   /** The demo routes (`/summary`, `/events`): unauthenticated, for the demo server only. */
   demo?: string;
+  /** `GET` of the Prometheus metrics (`metrics.ts`), behind the admin key, at this path. */
+  metrics?: string;
 }
 
 /**
@@ -120,6 +123,7 @@ export function registerIngestApi(
   const revocations = new RevocationList(
     store, issuer.ttlSec * 1000, options.revocationCheckIntervalMs ?? DEFAULT_REVOCATION_CHECK_INTERVAL_MS,
   );
+  const metrics = new IngestMetrics();
   const rateLimits = options.rateLimits === false
     ? { perIp: 0, perUser: 0, logins: 0, windowMs: DEFAULT_RATE_LIMITS.windowMs }
     : { ...DEFAULT_RATE_LIMITS, ...options.rateLimits };
@@ -156,18 +160,26 @@ export function registerIngestApi(
     ingest.addHook('onRequest', limits.perIp);
     registerAuthRoutes(ingest, {
       store, issuer, revocations, customJwt, anonymous: options.anonymous ?? true, loginHooks: [limits.logins],
-      schemaFingerprints: await schemaFingerprints(schema),
+      schemaFingerprints: await schemaFingerprints(schema), metrics,
     });
     registerIngestRoute(ingest, {
       store, schema, issuer, revocations,
       userHooks: [limits.perUser],
       bodyLimitBytes: options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
       maxRecordsPerBatch: options.maxRecords ?? DEFAULT_MAX_RECORDS_PER_BATCH,
+      metrics,
     });
   }, { prefix: mounts.ingest });
 
   if (mounts.admin !== undefined) {
-    scope.register(async (admin) => registerAdminRoutes(admin, { store, schema, adminKey: resources.adminKey }), { prefix: mounts.admin });
+    scope.register(async (admin) => registerAdminRoutes(admin, { store, schema, adminKey: resources.adminKey, metrics }), { prefix: mounts.admin });
+  }
+  if (mounts.metrics !== undefined) {
+    const path = mounts.metrics;
+    scope.register(async (context) => {
+      context.addHook('onRequest', requireAdmin(resources.adminKey, metrics));
+      context.get(path, async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
+    });
   }
   if (mounts.demo !== undefined) {
     scope.register(async (demo) => registerDemoRoutes(demo, { store, schema }), { prefix: mounts.demo });

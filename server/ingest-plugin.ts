@@ -24,7 +24,8 @@ export interface IngestPluginOptions extends IngestOptions {
   /**
    * Mounts the admin routes under the plugin's prefix, behind the admin
    * key: `GET {prefix}/admin/collections/:name/count` and
-   * `GET {prefix}/admin/collections/:name/export[?format=canonical][&meta=true]`.
+   * `GET {prefix}/admin/collections/:name/export[?format=canonical][&meta=true]`,
+   * and the Prometheus metrics at `GET {prefix}/admin/metrics`.
    * Off by default: they read every stored document, so a host app exposes
    * them only when it means to (`sw-ingest export` reads the database
    * directly without them).
@@ -81,7 +82,7 @@ export const ingestPlugin: FastifyPluginAsync<IngestPluginOptions> = async funct
   try {
     // In this context only: the not-found handler answers for URLs under the prefix, not the host's.
     installErrorHandlers(scope);
-    registerIngestApi(scope, opened.resources, options, { ingest: '', ...(options.admin === true ? { admin: '/admin' } : {}) });
+    registerIngestApi(scope, opened.resources, options, { ingest: '', ...(options.admin === true ? { admin: '/admin', metrics: '/admin/metrics' } : {}) });
   } catch (err) {
     await opened.close();
     throw err;
