@@ -6,7 +6,8 @@
 
 /** The codes an {@link IngestError} can carry, with what each means. */
 export const ERROR_CODES = {
-  // Schema, at open()
+  // Options and schema, at open()
+  'invalid-option': 'An option passed to open() is missing or has the wrong type or range; the message names it. Nothing was written.',
   'invalid-schema': 'The schema passed to open() breaks a rule; the message names the type and property.',
   // Validation, at ingest()
   'unknown-type': 'ingest() named a type that the schema does not declare, or one that is not asymmetric.',

@@ -21,7 +21,10 @@ import {
 } from './outbox-db.js';
 import { MAX_DOCUMENT_BYTES, PATHS, endpointUrl, isSession, type RecordRejectionCode, type ServerErrorCode, type Session } from '../core/protocol.js';
 import { mismatchedTypes, schemaFingerprints } from '../core/schema-fingerprint.js';
+import { resolveOptions } from './open-options.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry-policy.js';
+
+export { DEFAULT_BATCH_MAX_BYTES, DEFAULT_BATCH_MAX_RECORDS, DEFAULT_MAX_PENDING_BYTES, DEFAULT_MAX_PENDING_RECORDS } from './open-options.js';
 import { compileFastEncoder, type FastEncoder } from './fast-encode.js';
 import { convertDocument, parseSchema, type ObjectSchema, type ParsedSchema } from '../core/schema.js';
 import type { AsymmetricName, ClientSchema, IngestDocument } from './schema-types.js';
@@ -29,15 +32,7 @@ import { EVENTS_CHANNEL, SYNC_TAG, type FlushReply, type FlushResult, type PageM
 
 export type { FlushResult };
 
-/** Default records per upload. */
-export const DEFAULT_BATCH_MAX_RECORDS = 2_000;
-/** Default document bytes per upload. */
-export const DEFAULT_BATCH_MAX_BYTES = 1024 * 1024;
 export { DEFAULT_RETRY };
-/** Default cap on records in the outbox. */
-export const DEFAULT_MAX_PENDING_RECORDS = 1_000_000;
-/** Default cap on document bytes in the outbox: 256 MiB. */
-export const DEFAULT_MAX_PENDING_BYTES = 256 * 1024 * 1024;
 /**
  * Least time between two wake-ups of the SW caused by writes. A burst of
  * commits (say `await ingest()` in a loop) wakes it at its start and once
@@ -672,11 +667,6 @@ async function logIn(endpoint: string, credentials: IngestCredentials, timeoutMs
   return isSession(body) ? body : notApi(`HTTP ${res.status}, but not an sw-ingest session`);
 }
 
-function positive(name: string, v: number | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  if (!Number.isFinite(v) || v <= 0) throw new IngestError('invalid-schema', `open(): ${name} must be a positive number, got ${v}`);
-  return v;
-}
 
 /**
  * Opens the device outbox: checks the schema, stores what the service
@@ -686,7 +676,7 @@ function positive(name: string, v: number | undefined, fallback: number): number
  * first upload.
  *
  * @param options - see {@link OpenOptions}
- * @throws {@link IngestError} `invalid-schema`, `not-supported`, `service-worker-failed`, `auth-failed`
+ * @throws {@link IngestError} `invalid-option` (nothing is written), `invalid-schema`, `not-supported`, `service-worker-failed`, `auth-failed`
  * @example
  * ```ts
  * const client = await open({
@@ -698,18 +688,18 @@ function positive(name: string, v: number | undefined, fallback: number): number
  * ```
  */
 export async function open<const S extends readonly ObjectSchema[]>(options: OpenOptions<S>): Promise<IngestClient<ClientSchema<S>>> {
-  if (options === null || typeof options !== 'object') throw new IngestError('invalid-schema', 'open(): expected an options object');
+  if (options === null || typeof options !== 'object') throw new IngestError('invalid-option', 'open(): expected an options object');
   if (typeof indexedDB === 'undefined') throw new IngestError('not-supported', 'open(): this browser has no IndexedDB (private mode?)');
   if (!('serviceWorker' in navigator)) {
     throw new IngestError('not-supported', 'open(): this page cannot use service workers (it must be served over https or from localhost)');
   }
-  if (typeof options.endpoint !== 'string' || options.endpoint === '') {
-    throw new IngestError('invalid-schema', 'open(): "endpoint" must be the URL of the ingest API, e.g. "/api/ingest"');
-  }
+  const resolved = resolveOptions(options, location.href);
   const schema = parseSchema(options.schema);
-  const endpoint = new URL(options.endpoint, location.href).href.replace(/\/+$/, '');
-  const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
-  for (const [k, v] of Object.entries(retry)) positive(`retry.${k}`, v, 1);
+  const { endpoint, retry, batchMaxRecords, batchMaxBytes } = resolved;
+  const credentials = options.credentials ?? { type: 'anonymous' };
+  if (!loginRequest(credentials) || (credentials.type !== 'anonymous' && !('key' in credentials ? credentials.key : credentials.token))) {
+    throw new IngestError('invalid-option', 'open(): "credentials" must come from Credentials.anonymous(), .apiKey(key) or .jwt(token)');
+  }
 
   let db: OutboxDb;
   try {
@@ -717,16 +707,10 @@ export async function open<const S extends readonly ObjectSchema[]>(options: Ope
   } catch (e) {
     throw new IngestError('storage-failed', `open(): IndexedDB could not be opened: ${String(e)}`, { cause: e });
   }
-  const credentials = options.credentials ?? { type: 'anonymous' };
-  if (!loginRequest(credentials) || (credentials.type !== 'anonymous' && !('key' in credentials ? credentials.key : credentials.token))) {
-    throw new IngestError('auth-failed', 'open(): "credentials" must come from Credentials.anonymous(), .apiKey(key) or .jwt(token)');
-  }
   const stored = toStored(credentials);
   const previous = await getConfig(db);
   // Another user (or a logged-out outbox): the old session must not upload for this one.
   const sameUser = sameIdentity(previous?.credentials ?? (previous ? { type: 'anonymous' } : undefined), stored);
-  const batchMaxRecords = Math.floor(positive('batchMaxRecords', options.batchMaxRecords, DEFAULT_BATCH_MAX_RECORDS));
-  const batchMaxBytes = positive('batchMaxBytes', options.batchMaxBytes, DEFAULT_BATCH_MAX_BYTES);
   await putConfig(db, {
     credentials: stored,
     endpoint,
@@ -764,12 +748,12 @@ export async function open<const S extends readonly ObjectSchema[]>(options: Ope
   }
 
   const client = new IngestClient<ClientSchema<S>>(db, schema, registration, {
-    durability: options.durability ?? 'strict',
-    forceSyncFallback: options.forceSyncFallback === true,
+    durability: resolved.durability,
+    forceSyncFallback: resolved.forceSyncFallback,
     entries: entryLimits(batchMaxRecords, batchMaxBytes),
     caps: {
-      maxPendingRecords: positive('maxPendingRecords', options.maxPendingRecords, DEFAULT_MAX_PENDING_RECORDS),
-      maxPendingBytes: positive('maxPendingBytes', options.maxPendingBytes, DEFAULT_MAX_PENDING_BYTES),
+      maxPendingRecords: resolved.maxPendingRecords,
+      maxPendingBytes: resolved.maxPendingBytes,
     },
   });
   if (endpointProblem) client.warnEndpoint(endpointProblem);

@@ -39,8 +39,17 @@ export type PageMessage = DrainMessage | FlushMessage;
 /** BroadcastChannel on which the SW tells every open page what the uploads did. */
 export const EVENTS_CHANNEL = 'sw-ingest:events';
 
+/**
+ * What started the drain that uploaded a batch: a page's `drain` message,
+ * a Background Sync event, the worker starting up (also workbox's replay
+ * where there is no Background Sync), the worker's `online` event,
+ * `flush()`, or the worker's activation. A drain serves every caller that
+ * arrives while it waits for the lock; its `via` is the first one's.
+ */
+export type DrainVia = 'message' | 'sync' | 'startup' | 'online' | 'flush' | 'activate';
+
 /** SW → pages, on {@link EVENTS_CHANNEL}. */
 export type SwEvent =
-  | { type: 'uploaded'; count: number; pending: number }
+  | { type: 'uploaded'; count: number; pending: number; via?: DrainVia }
   | { type: 'rejected'; count: number; codes: string[] }
   | { type: 'error'; error: SerializedError };

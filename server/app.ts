@@ -32,6 +32,8 @@ import path from 'node:path';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { PATHS } from '../core/protocol.js';
+import { registerDemoOutage } from './demo-routes.js';
 import { clientErrorHandler, installErrorHandlers } from './errors.js';
 import { registerIngestApi, type IngestApiOptions, type IngestApiResources } from './ingest-api.js';
 
@@ -171,6 +173,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     metrics: ROUTE_PREFIXES.metrics,
     ...(options.demo === true ? { demo: ROUTE_PREFIXES.demo } : {}),
   });
+  // The demo's "server down" switch refuses uploads from a root hook: the demo routes' context cannot reach them.
+  if (options.demo === true) registerDemoOutage(app, { outage: `${ROUTE_PREFIXES.demo}/outage`, batches: `${ROUTE_PREFIXES.ingest}${PATHS.batches}` });
   app.get(ROUTE_PREFIXES.health, async () => ({ ok: true }));
 
   if (options.static !== undefined) {

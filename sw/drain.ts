@@ -17,7 +17,7 @@ import {
   type Refusal,
 } from '../lib/outbox-db.js';
 import type { RecordResult } from '../core/protocol.js';
-import { DRAIN_LOCK, EVENTS_CHANNEL, type SwEvent } from '../lib/sw-messages.js';
+import { DRAIN_LOCK, EVENTS_CHANNEL, type DrainVia, type SwEvent } from '../lib/sw-messages.js';
 import { retryDelayMs, withinBudget } from '../lib/retry-policy.js';
 import { freshSession, UploadFailure, uploadBatch } from './upload.js';
 
@@ -111,7 +111,7 @@ interface Sent {
   reply: Promise<Array<RecordResult | undefined>>;
 }
 
-async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
+async function run(db: OutboxDb, budgetMs: number, via: DrainVia): Promise<DrainResult> {
   const deadline = Date.now() + budgetMs;
   const result: DrainResult = { uploaded: 0, rejected: 0 };
   const config = await getConfig(db);
@@ -178,7 +178,7 @@ async function run(db: OutboxDb, budgetMs: number): Promise<DrainResult> {
         const { confirmed, rejected, unproven } = verdicts(replies);
         const left = await settleBatch(db, sent.batch, confirmed, rejected);
         tally(result, confirmed.length, rejected.length);
-        if (confirmed.length > 0) announce({ type: 'uploaded', count: confirmed.length, pending: left.records });
+        if (confirmed.length > 0) announce({ type: 'uploaded', count: confirmed.length, pending: left.records, via });
         if (rejected.length > 0) announce({ type: 'rejected', count: rejected.length, codes: [...new Set(rejected.map((r) => r.code))] });
         if (unproven > 0) {
           throw new UploadFailure('bad-response', `the reply left ${unproven} of ${sent.batch.records.length} records unconfirmed; they stay queued`, 'retry');
@@ -247,17 +247,18 @@ export let lastFailure: IngestError | undefined;
  * Callers that arrive while a drain waits for the lock share that drain.
  *
  * @param urgent - cut a running drain's backoff short (for `flush()`)
+ * @param via - what wakes it, announced with each batch it uploads; a caller that joins a waiting drain does not change that drain's `via`
  *
  * @throws {@link IngestError} the last failure when the budget runs out
  */
-export function drain(budgetMs: number, urgent = false): Promise<DrainResult> {
+export function drain(budgetMs: number, urgent: boolean, via: DrainVia): Promise<DrainResult> {
   // flush(): someone waits for it, so retry at once rather than at the end of
   // the backoff. Background wake-ups (every commit, without Background Sync)
   // must not, or a down server would be hit at the rate of ingest().
   if (urgent) wakeSleeper?.();
   queued ??= navigator.locks.request(DRAIN_LOCK, async (): Promise<DrainResult> => {
     queued = undefined;
-    return run(await openOutboxDb(), budgetMs);
+    return run(await openOutboxDb(), budgetMs, via);
   }) as unknown as Promise<DrainResult>; // lib.dom types request() as Promise<Promise<T>>; it resolves with T
   return queued;
 }

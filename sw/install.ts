@@ -8,7 +8,7 @@ import { Queue } from 'workbox-background-sync';
 import { IngestError } from '../core/errors.js';
 import { getConfig, openOutboxDb } from '../lib/outbox-db.js';
 import { DEFAULT_RETRY } from '../lib/retry-policy.js';
-import { QUEUE_NAME, type FlushReply, type PageMessage } from '../lib/sw-messages.js';
+import { QUEUE_NAME, type DrainVia, type FlushReply, type PageMessage } from '../lib/sw-messages.js';
 import { asIngestError, drain, lastFailure, settledSoFar } from './drain.js';
 
 declare const self: ServiceWorkerGlobalScope;
@@ -22,10 +22,10 @@ async function drainBudget(): Promise<number> {
 /**
  * A drain for a wake-up with no one waiting on it (start-up, online, page
  * message). `urgent`: the moment is good (network back, page opened), so a
- * drain sleeping in backoff retries at once.
+ * drain sleeping in backoff retries at once. `via`: which wake-up this is.
  */
-function drainInBackground(event?: ExtendableEvent, urgent = false): void {
-  const done = drainBudget().then((budget) => drain(budget, urgent)).catch(() => undefined); // records stay queued; the next wake-up retries
+function drainInBackground(via: DrainVia, event?: ExtendableEvent, urgent = false): void {
+  const done = drainBudget().then((budget) => drain(budget, urgent, via)).catch(() => undefined); // records stay queued; the next wake-up retries
   event?.waitUntil(done);
 }
 
@@ -40,7 +40,7 @@ function onFlush(event: ExtendableMessageEvent, timeoutMs: number): void {
     }), timeoutMs),
   );
   const before = settledSoFar();
-  const drained = drain(timeoutMs, true).then(
+  const drained = drain(timeoutMs, true, 'flush').then(
     (): FlushReply => {
       const after = settledSoFar();
       return { ok: true, result: { uploaded: after.uploaded - before.uploaded, rejected: after.rejected - before.rejected } };
@@ -65,21 +65,23 @@ export function installSwIngest(): void {
   // our outbox. Throwing from onSync fails the sync event so the browser retries.
   new Queue(QUEUE_NAME, {
     onSync: async () => {
-      await drain(await drainBudget(), true); // the browser deems the moment good
+      // Without Background Sync, workbox calls onSync once as the worker starts.
+      const via: DrainVia = 'sync' in self.registration ? 'sync' : 'startup';
+      await drain(await drainBudget(), true, via); // the browser deems the moment good
     },
   });
 
   // Not inside waitUntil: with the server down, activation would wait for the whole drain budget.
-  self.addEventListener('activate', () => drainInBackground());
+  self.addEventListener('activate', () => drainInBackground('activate'));
 
   self.addEventListener('message', (event: ExtendableMessageEvent) => {
     const message = event.data as PageMessage | undefined;
-    if (message?.type === 'sw-ingest:drain') drainInBackground(event, message.urgent === true);
+    if (message?.type === 'sw-ingest:drain') drainInBackground('message', event, message.urgent === true);
     else if (message?.type === 'sw-ingest:flush') onFlush(event, message.timeoutMs);
   });
 
-  self.addEventListener('online', () => drainInBackground(undefined, true));
+  self.addEventListener('online', () => drainInBackground('online', undefined, true));
 
   // Start-up: records may have been queued while no worker ran.
-  drainInBackground();
+  drainInBackground('startup');
 }
