@@ -28,7 +28,7 @@ export { DEFAULT_BATCH_MAX_BYTES, DEFAULT_BATCH_MAX_RECORDS, DEFAULT_MAX_PENDING
 import { compileFastEncoder, type FastEncoder } from './fast-encode.js';
 import { convertDocument, parseSchema, type ObjectSchema, type ParsedSchema } from '../core/schema.js';
 import type { AsymmetricName, ClientSchema, IngestDocument } from './schema-types.js';
-import { EVENTS_CHANNEL, SYNC_TAG, type FlushReply, type FlushResult, type PageMessage, type SwEvent } from './sw-messages.js';
+import { EVENTS_CHANNEL, SYNC_TAG, type DrainVia, type FlushReply, type FlushResult, type PageMessage, type SwEvent } from './sw-messages.js';
 
 export type { FlushResult };
 
@@ -125,8 +125,16 @@ export interface FlushOptions {
 export interface IngestEvents {
   /** Records of this page were committed to the outbox. */
   queued: { count: number };
-  /** The server confirmed records (of any tab of this origin) and they left the outbox; `pending` is what is left: a progress figure during long drains. */
-  uploaded: { count: number; pending: number };
+  /**
+   * The server confirmed records (of any tab of this origin) and they left
+   * the outbox; `pending` is what is left: a progress figure during long
+   * drains. `via` is the wake-up that started the worker's drain that
+   * uploaded them: a page's message (`'message'`), Background Sync
+   * (`'sync'`), the worker's start-up (`'startup'`), its activation
+   * (`'activate'`), its `online` event (`'online'`) or `flush()` (`'flush'`);
+   * absent from an older worker.
+   */
+  uploaded: { count: number; pending: number; via?: DrainVia };
   /** The server refused records; they are in `rejected()`. */
   rejected: { count: number; codes: string[] };
   /** An upload attempt failed; the records stay queued and are retried. */
@@ -211,7 +219,7 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
         if (error.code === 'endpoint-not-found') this.warnEndpoint(error);
         this.emit('error', { error });
       }
-      else if (event.type === 'uploaded') this.emit('uploaded', { count: event.count, pending: event.pending });
+      else if (event.type === 'uploaded') this.emit('uploaded', { count: event.count, pending: event.pending, via: event.via });
       else if (event.type === 'rejected') this.emit('rejected', { count: event.count, codes: event.codes });
     };
   }
