@@ -26,7 +26,7 @@ test(`${cases.length} bad options reject with invalid-option naming each; 0 data
     const w = window as any;
     const out: Array<{ what: string; code?: string; message?: string }> = [];
     for (const [what, bad] of all) {
-      const options = { endpoint: '/api/ingest', serviceWorker: '/sw-ingest-sw.js', schema: w.readingSchema, ...bad };
+      const options: Record<string, unknown> = { endpoint: '/api/ingest', serviceWorker: '/sw-ingest-sw.js', schema: w.readingSchema, ...bad };
       if ('serviceWorker' in bad && bad.serviceWorker === undefined) delete options.serviceWorker;
       try {
         await w.SwIngest.open(options);
