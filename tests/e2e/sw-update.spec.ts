@@ -18,13 +18,12 @@ test('an updated service worker drains what the old one left queued', async ({ p
     const reg: ServiceWorkerRegistration = (window as any).client.registration;
     const before = reg.active;
     await reg.update();
-    await new Promise<void>((resolve) => {
-      const check = () => (reg.active && reg.active !== before ? resolve() : setTimeout(check, 50));
-      check();
-    });
-    return { replaced: reg.active !== before };
+    // A bounded wait: if the new version never activates, this reports it instead of hanging.
+    const deadline = Date.now() + 20_000;
+    while (!(reg.active && reg.active !== before) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return { replaced: reg.active !== null && reg.active !== before, script: reg.active?.scriptURL };
   });
-  expect(scripts.replaced).toBe(true);
+  expect(scripts.replaced, `a new worker version activated within 20 s (active: ${scripts.script})`).toBe(true);
 
   await expect.poll(() => server.count('Reading'), { timeout: 30_000 }).toBe(300);
   await expect.poll(() => pending(page)).toBe(0);
