@@ -9,7 +9,7 @@ import { IngestError } from '../core/errors.js';
 import { getConfig, openOutboxDb } from '../lib/outbox-db.js';
 import { DEFAULT_RETRY } from '../lib/retry-policy.js';
 import { QUEUE_NAME, type DrainVia, type FlushReply, type PageMessage } from '../lib/sw-messages.js';
-import { asIngestError, drain, lastFailure, settledSoFar } from './drain.js';
+import { asIngestError, drain, lastUploadFailure, settledSoFar } from './drain.js';
 
 declare const self: ServiceWorkerGlobalScope;
 
@@ -36,7 +36,7 @@ function onFlush(event: ExtendableMessageEvent, timeoutMs: number): void {
   const timedOut = new Promise<FlushReply>((resolve) =>
     setTimeout(() => resolve({
       ok: false,
-      error: (lastFailure ?? new IngestError('timeout', `flush(): the outbox was not empty after ${timeoutMs} ms`)).toJSON(),
+      error: (lastUploadFailure() ?? new IngestError('timeout', `flush(): the outbox was not empty after ${timeoutMs} ms`)).toJSON(),
     }), timeoutMs),
   );
   const before = settledSoFar();
