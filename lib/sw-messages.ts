@@ -34,7 +34,19 @@ export interface FlushResult {
 /** SW → page on the flush port. */
 export type FlushReply = { ok: true; result: FlushResult } | { ok: false; error: SerializedError };
 
-export type PageMessage = DrainMessage | FlushMessage;
+/**
+ * Page → SW, with a MessagePort for the {@link PendingReply}: how many
+ * records wait in the outbox. For tests (sw-ingest-server/testing asks it
+ * without knowing the IndexedDB layout).
+ */
+export interface PendingMessage {
+  type: 'sw-ingest:pending';
+}
+
+/** SW → page on the pending port. */
+export type PendingReply = { ok: true; pending: number } | { ok: false; error: SerializedError };
+
+export type PageMessage = DrainMessage | FlushMessage | PendingMessage;
 
 /** BroadcastChannel on which the SW tells every open page what the uploads did. */
 export const EVENTS_CHANNEL = 'sw-ingest:events';

@@ -1,14 +1,15 @@
 /**
  * Wires sw-ingest into a service worker: the drain wakes on a Background
  * Sync (through workbox's `Queue`), start-up, activation, `online`, and page
- * messages (`drain`, `flush`). Handles no fetches and leaves the worker's
- * lifecycle alone, so it can live inside an app's own service worker.
+ * messages (`drain`, `flush`; `pending` answers the outbox count). Handles
+ * no fetches and leaves the worker's lifecycle alone, so it can live inside
+ * an app's own service worker.
  */
 import { Queue } from 'workbox-background-sync';
 import { IngestError } from '../core/errors.js';
-import { getConfig, openOutboxDb } from '../lib/outbox-db.js';
+import { countPending, getConfig, openOutboxDb } from '../lib/outbox-db.js';
 import { DEFAULT_RETRY } from '../lib/retry-policy.js';
-import { QUEUE_NAME, type DrainVia, type FlushReply, type PageMessage } from '../lib/sw-messages.js';
+import { QUEUE_NAME, type DrainVia, type FlushReply, type PageMessage, type PendingReply } from '../lib/sw-messages.js';
 import { asIngestError, drain, lastUploadFailure, settledSoFar } from './drain.js';
 
 declare const self: ServiceWorkerGlobalScope;
@@ -50,6 +51,16 @@ function onFlush(event: ExtendableMessageEvent, timeoutMs: number): void {
   event.waitUntil(Promise.race([drained, timedOut]).then((r) => port?.postMessage(r)));
 }
 
+/** Answers a `pending` message on its port with the outbox count (the testing kit's `waitForEmptyOutbox`). */
+function onPending(event: ExtendableMessageEvent): void {
+  const port = event.ports[0];
+  const counted = openOutboxDb().then(countPending).then(
+    (pending): PendingReply => ({ ok: true, pending }),
+    (e: unknown): PendingReply => ({ ok: false, error: asIngestError(e).toJSON() }),
+  );
+  event.waitUntil(counted.then((r) => port?.postMessage(r)));
+}
+
 let installed = false;
 
 /**
@@ -78,6 +89,7 @@ export function installSwIngest(): void {
     const message = event.data as PageMessage | undefined;
     if (message?.type === 'sw-ingest:drain') drainInBackground('message', event, message.urgent === true);
     else if (message?.type === 'sw-ingest:flush') onFlush(event, message.timeoutMs);
+    else if (message?.type === 'sw-ingest:pending') onPending(event);
   });
 
   self.addEventListener('online', () => drainInBackground('online', undefined, true));
