@@ -90,6 +90,15 @@ export interface OpenOptions<S extends readonly ObjectSchema[] = readonly Object
    * `SyncManager` exists (what browsers without it do). @default false
    */
   forceSyncFallback?: boolean;
+  /**
+   * Ask the browser to keep this origin's storage, outbox included, under
+   * storage pressure (`navigator.storage.persist()`, where it exists).
+   * `open()` does not wait for the answer (Firefox asks the user);
+   * `stats().persisted` reports it. It does not stop Safari's 7-day deletion
+   * of script-writable storage (ITP); see the README.
+   * @default false
+   */
+  persist?: boolean;
 }
 
 /** A record the server refused, as `rejected()` lists it. */
@@ -170,6 +179,10 @@ export interface IngestStats {
   lastUploadAt: Date | null;
   /** Whether uploads are paused with `pause()`. */
   paused: boolean;
+  /** Whether the browser keeps this origin's storage under pressure (`navigator.storage.persisted()`), or null where it cannot say. */
+  persisted: boolean | null;
+  /** The origin's storage use and quota in bytes (`navigator.storage.estimate()`, all storage, not only the outbox), or null where it cannot say. */
+  storage: { usage: number; quota: number } | null;
 }
 
 interface PendingWrite {
@@ -469,7 +482,8 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
 
   /**
    * Where the outbox stands: pending records and bytes, the oldest one's
-   * age, delivery totals, the last error and the last successful upload.
+   * age, delivery totals, the last error and the last successful upload;
+   * and whether the browser keeps the origin's storage, and how full it is.
    *
    * @example
    * ```ts
@@ -478,7 +492,7 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
    */
   async stats(): Promise<IngestStats> {
     await this.settled();
-    const { totals, stats, oldestPendingAt, paused } = await readStats(this.db);
+    const [{ totals, stats, oldestPendingAt, paused }, persisted, storage] = await Promise.all([readStats(this.db), persistedNow(), storageEstimate()]);
     return {
       pending: totals.records,
       pendingBytes: totals.bytes,
@@ -488,6 +502,8 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
       lastError: stats.lastError && { ...stats.lastError, at: new Date(stats.lastError.at) },
       lastUploadAt: stats.lastUploadAt === null ? null : new Date(stats.lastUploadAt),
       paused,
+      persisted,
+      storage,
     };
   }
 
@@ -601,6 +617,26 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
   }
 }
 
+/** `navigator.storage` where the browser has it (absent in insecure contexts, and in WebKitGTK unless turned on). */
+function storageManager(): Partial<StorageManager> | undefined {
+  return (navigator as Partial<Navigator>).storage;
+}
+
+/** `navigator.storage.persisted()`, or null where it is missing or fails. */
+async function persistedNow(): Promise<boolean | null> {
+  const storage = storageManager();
+  if (typeof storage?.persisted !== 'function') return null;
+  return storage.persisted().then((p) => p === true, () => null);
+}
+
+/** `navigator.storage.estimate()` as `{usage, quota}`, or null where it is missing, fails or leaves either out. */
+async function storageEstimate(): Promise<{ usage: number; quota: number } | null> {
+  const storage = storageManager();
+  if (typeof storage?.estimate !== 'function') return null;
+  const estimate = await storage.estimate().catch(() => undefined);
+  return typeof estimate?.usage === 'number' && typeof estimate.quota === 'number' ? { usage: estimate.usage, quota: estimate.quota } : null;
+}
+
 function encode(schema: ParsedSchema, type: string, doc: unknown, path: string): Uint8Array {
   const converted = convertDocument(schema, type, doc, 'page', path);
   let bytes: Uint8Array;
@@ -703,6 +739,11 @@ export async function open<const S extends readonly ObjectSchema[]>(options: Ope
   }
   const resolved = resolveOptions(options, location.href);
   const schema = parseSchema(options.schema);
+  if (resolved.persist) {
+    // Not awaited: Firefox may ask the user, and open() must not wait on a prompt. stats().persisted shows the answer.
+    const storage = storageManager();
+    if (typeof storage?.persist === 'function') storage.persist().catch(() => undefined);
+  }
   const { endpoint, retry, batchMaxRecords, batchMaxBytes } = resolved;
   const credentials = options.credentials ?? { type: 'anonymous' };
   if (!loginRequest(credentials) || (credentials.type !== 'anonymous' && !('key' in credentials ? credentials.key : credentials.token))) {
