@@ -14,14 +14,15 @@
  */
 import { BSON as BsonCodec, type Document } from 'bson';
 import { loginRequest, sameIdentity, toStored, type IngestCredentials } from './credentials.js';
-import { endpointNotFoundMessage, IngestError, type SerializedError } from '../core/errors.js';
+import { IngestError } from '../core/errors.js';
 import {
   appendRecords, clearRecords, countPending, getConfig, getSession, listDeadLetters, openOutboxDb, putConfig, putSession,
   readStats, recordFailure, resolveDeadLetters, setPaused, entryLimits, type EntryLimits, type OutboxCaps, type OutboxDb, type OutboxRecord,
 } from './outbox-db.js';
-import { MAX_DOCUMENT_BYTES, PATHS, endpointUrl, isSession, type RecordRejectionCode, type ServerErrorCode, type Session } from '../core/protocol.js';
+import { MAX_DOCUMENT_BYTES, PATHS, endpointUrl, type RecordRejectionCode, type ServerErrorCode } from '../core/protocol.js';
 import { mismatchedTypes, schemaFingerprints } from '../core/schema-fingerprint.js';
 import { resolveOptions } from './open-options.js';
+import { logInFromPage } from './sessions.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry-policy.js';
 
 export { DEFAULT_BATCH_MAX_BYTES, DEFAULT_BATCH_MAX_RECORDS, DEFAULT_MAX_PENDING_BYTES, DEFAULT_MAX_PENDING_RECORDS } from './open-options.js';
@@ -683,36 +684,6 @@ function waitForActive(registration: ServiceWorkerRegistration, timeoutMs = 30_0
 }
 
 /**
- * Logs in at `open()`. Resolves with the session; with undefined when the
- * server cannot be reached or is having trouble (the SW logs in before its
- * first upload; not for a JWT: see README); with an `endpoint-not-found`
- * error when what answered is not an sw-ingest API.
- */
-async function logIn(endpoint: string, credentials: IngestCredentials, timeoutMs: number): Promise<Session | IngestError | undefined> {
-  const login = loginRequest(credentials)!;
-  const url = endpointUrl(endpoint, login.path);
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: 'POST', headers: login.bearer ? { Authorization: `Bearer ${login.bearer}` } : {}, signal: AbortSignal.timeout(timeoutMs),
-    });
-  } catch {
-    return undefined; // offline
-  }
-  const body: unknown = await res.json().catch(() => undefined);
-  const error = (body as { error?: Partial<SerializedError> } | undefined)?.error;
-  const fromApi = typeof error?.code === 'string' && typeof error.message === 'string';
-  const notApi = (why: string): IngestError => new IngestError('endpoint-not-found', endpointNotFoundMessage(url, why));
-  if (res.status === 404 || res.status === 405) return notApi(`HTTP ${res.status}`);
-  if (res.status === 401 || res.status === 403) {
-    throw new IngestError('auth-failed', `open(): ${credentials.type} login refused by ${endpoint}: ${error?.message ?? res.status}`);
-  }
-  if (!res.ok) return fromApi || res.status >= 500 || res.status === 408 || res.status === 429 ? undefined : notApi(`HTTP ${res.status}`);
-  return isSession(body) ? body : notApi(`HTTP ${res.status}, but not an sw-ingest session`);
-}
-
-
-/**
  * Opens the device outbox: checks the schema, stores what the service
  * worker needs to upload with no page open (endpoint, session, batch
  * settings), registers the service worker and, with no credentials stored
@@ -786,7 +757,7 @@ export async function open<const S extends readonly ObjectSchema[]>(options: Ope
   let serverFingerprints = storedSession?.schema; // as of the latest login or refresh (absent in older outboxes)
   let endpointProblem: IngestError | undefined;
   if (credentials.type === 'jwt' || !storedSession) {
-    const outcome = await logIn(endpoint, credentials, retry.requestTimeoutMs);
+    const outcome = await logInFromPage(endpoint, credentials, retry.requestTimeoutMs);
     if (outcome instanceof IngestError) {
       endpointProblem = outcome;
       await recordFailure(db, outcome);

@@ -9,7 +9,7 @@
 import { recordFailure, settleBatch, splitEntry, type Batch, type OutboxDb, type Refusal } from '../lib/outbox-db.js';
 import { retryDelayMs, withinBudget, type RetryPolicy } from '../lib/retry-policy.js';
 import type { SwEvent } from '../lib/sw-messages.js';
-import { UploadFailure } from './upload.js';
+import { UploadFailure } from '../lib/api-requests.js';
 
 /** What the drain does next. */
 export type AfterFailure =

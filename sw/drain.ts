@@ -17,7 +17,7 @@ import { IngestError } from '../core/errors.js';
 import { getConfig, healTotals, openOutboxDb, type OutboxDb } from '../lib/outbox-db.js';
 import { DRAIN_LOCK, EVENTS_CHANNEL, type DrainVia, type SwEvent } from '../lib/sw-messages.js';
 import { afterFailure } from './after-failure.js';
-import { UploadFailure } from './upload.js';
+import { UploadFailure } from '../lib/api-requests.js';
 import { UploadWindow } from './upload-window.js';
 
 /** What one drain did. */

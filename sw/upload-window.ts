@@ -20,7 +20,9 @@
 import type { RecordResult } from '../core/protocol.js';
 import { isPaused, readBatch, settleBatch, type Batch, type OutboxDb, type Refusal, type StoredConfig } from '../lib/outbox-db.js';
 import type { DrainVia, SwEvent } from '../lib/sw-messages.js';
-import { freshSession, UploadFailure, uploadBatch } from './upload.js';
+import { UploadFailure } from '../lib/api-requests.js';
+import { freshSession } from '../lib/sessions.js';
+import { uploadBatch } from './upload.js';
 
 /**
  * Most uploads in flight at once. The next batch is read, encoded and sent
