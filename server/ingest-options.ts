@@ -11,6 +11,7 @@ import path from 'node:path';
 import { parseSchema, type ObjectSchema, type ParsedSchema } from '../core/schema.js';
 import type { CustomJwtConfig } from './custom-jwt.js';
 import { checkIngestApi, type IngestApiOptions, type IngestApiResources } from './ingest-api.js';
+import { describeJsonSyntaxError } from './json-syntax-error.js';
 import { openStore, parseDbLocation } from './open-store.js';
 import type { RateLimitOptions } from './rate-limits.js';
 import { loadServerSecrets } from './secrets.js';
@@ -162,7 +163,7 @@ export async function openIngest(options: IngestOptions, onIdleError: (err: Erro
  * The schema as parsed: from the array, or read from a JSON file.
  *
  * @param schema - an array of object schemas, or a file path
- * @throws Error naming the file and the problem
+ * @throws Error naming the file and the problem; for a syntax error, its line and column
  * @example
  * ```ts
  * const schema = await loadSchema('demo/schema.json');
@@ -170,11 +171,17 @@ export async function openIngest(options: IngestOptions, onIdleError: (err: Erro
  */
 export async function loadSchema(schema: readonly ObjectSchema[] | string): Promise<ParsedSchema> {
   if (typeof schema !== 'string') return parseSchema(schema as ObjectSchema[]);
-  let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(await fs.readFile(schema, 'utf8'));
+    text = await fs.readFile(schema, 'utf8');
   } catch (err) {
     throw new Error(`schema file ${schema}: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`schema file ${schema}: ${describeJsonSyntaxError(text, err as Error)}`);
   }
   try {
     return parseSchema(json as ObjectSchema[]);

@@ -57,8 +57,8 @@ export interface OpenStoreOptions {
  *
  * @param location - from {@link parseDbLocation}
  * @param options - see {@link OpenStoreOptions}
- * @throws when the database cannot be opened or reached; the message names
- *   the database (never the password)
+ * @throws when the database cannot be opened or reached, or an SQLite file is
+ *   not a database; the message names the database (never the password)
  */
 export async function openStore(location: DbLocation, options: OpenStoreOptions = {}): Promise<Store> {
   if (location.kind === 'postgres') {
@@ -79,7 +79,16 @@ export async function openStore(location: DbLocation, options: OpenStoreOptions 
   } else {
     fs.mkdirSync(path.dirname(location.file), { recursive: true });
   }
-  return new SqliteStore(location.file, { fileMustExist: options.mustExist ?? false });
+  try {
+    return new SqliteStore(location.file, { fileMustExist: options.mustExist ?? false });
+  } catch (err) {
+    // SQLite reads the header only at the first statement: a text file "opens", then every statement fails.
+    if ((err as { code?: unknown }).code === 'SQLITE_NOTADB') {
+      const remedy = options.mustExist ? 'point --db at sw-ingest\'s database file' : 'point --db at sw-ingest\'s database file, or at a path where none exists yet to create one';
+      throw new Error(`database ${location.file} is not an SQLite database (SQLITE_NOTADB): ${remedy}`, { cause: err });
+    }
+    throw err;
+  }
 }
 
 /** `host:port/database` of a PostgreSQL URL, for messages. */
