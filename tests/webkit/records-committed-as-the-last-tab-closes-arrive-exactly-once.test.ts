@@ -8,7 +8,7 @@ import { assertExactlyOnce, ingestReadings, openClient, pending, waitForArrival,
 import { arrivalsWithNoPage } from './helpers/arrivals.js';
 import { webkitTest } from './helpers/webkit.js';
 
-const COUNT = 500;
+const COUNT = 5_000;
 
 webkitTest(`records committed as the last tab closes arrive exactly once: ${COUNT}`, async ({ server, newPage }, t) => {
   const page = await newPage();
