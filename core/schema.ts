@@ -1,4 +1,7 @@
 /**
+ * Longer than most modules (~450 lines) on purpose: the one validator for
+ * page and server, every rule next to the others it interacts with.
+ *
  * Asymmetric object schemas in Realm's property notation, and the one
  * validator that page and server share. The page converts friendly JS values
  * (numbers, bigint, Uint8Array) into exact BSON types; the server, reading

@@ -1,5 +1,10 @@
 /**
- * The page-side client: `open()` and the {@link IngestClient} it returns.
+ * The page-side client: the {@link IngestClient} that `open()` (open.ts)
+ * returns, a facade over the write coalescer (write-coalescer.ts), the
+ * wake-up scheduler (wake-scheduler.ts), the outbox (outbox-db.ts) and the
+ * worker's events. Its public types are in client-types.ts. About 430
+ * lines: the public methods, each with the TSDoc that is the API's
+ * reference; what they delegate to lives in those files.
  *
  * Rules where promises interleave:
  * - `ingest()` validates and encodes synchronously; bad input rejects and
@@ -12,194 +17,41 @@
  * - `flush()` first waits for the write in progress, so records ingested
  *   before `flush()` are part of what it waits for.
  */
-import { BSON as BsonCodec, type Document } from 'bson';
-import { loginRequest, sameIdentity, toStored, type IngestCredentials } from './credentials.js';
+import { BSON as BsonCodec } from 'bson';
 import { IngestError } from '../core/errors.js';
+import { MAX_DOCUMENT_BYTES, PATHS, endpointUrl } from '../core/protocol.js';
+import { convertDocument, type ObjectSchema, type ParsedSchema } from '../core/schema.js';
+import type { FlushOptions, IngestEvents, IngestStats, RejectedRecord } from './client-types.js';
+import { compileFastEncoder, type FastEncoder } from './fast-encode.js';
 import {
-  appendRecords, clearRecords, countPending, getConfig, getSession, listDeadLetters, openOutboxDb, putConfig, putSession,
-  readStats, recordFailure, resolveDeadLetters, setPaused, entryLimits, type EntryLimits, type OutboxCaps, type OutboxDb, type OutboxRecord,
+  clearRecords, countPending, getConfig, getSession, listDeadLetters, putConfig, putSession, readStats, resolveDeadLetters, setPaused,
+  type OutboxDb, type OutboxRecord,
 } from './outbox-db.js';
-import { MAX_DOCUMENT_BYTES, PATHS, endpointUrl, type RecordRejectionCode, type ServerErrorCode } from '../core/protocol.js';
-import { mismatchedTypes, schemaFingerprints } from '../core/schema-fingerprint.js';
-import { resolveOptions } from './open-options.js';
-import { logInFromPage } from './sessions.js';
-import { DEFAULT_RETRY, type RetryPolicy } from './retry-policy.js';
+import { DEFAULT_RETRY } from './retry-policy.js';
+import type { AsymmetricName, IngestDocument } from './schema-types.js';
+import { persistedNow, storageEstimate } from './storage.js';
+import { EVENTS_CHANNEL, type FlushReply, type FlushResult, type PageMessage, type SwEvent } from './sw-messages.js';
+import { WakeScheduler } from './wake-scheduler.js';
+import { WriteCoalescer, type WriteSettings } from './write-coalescer.js';
 
 export { DEFAULT_BATCH_MAX_BYTES, DEFAULT_BATCH_MAX_RECORDS, DEFAULT_MAX_PENDING_BYTES, DEFAULT_MAX_PENDING_RECORDS } from './open-options.js';
-import { compileFastEncoder, type FastEncoder } from './fast-encode.js';
-import { convertDocument, parseSchema, type ObjectSchema, type ParsedSchema } from '../core/schema.js';
-import type { AsymmetricName, ClientSchema, IngestDocument } from './schema-types.js';
-import { EVENTS_CHANNEL, SYNC_TAG, type DrainVia, type FlushReply, type FlushResult, type PageMessage, type SwEvent } from './sw-messages.js';
-
 export type { FlushResult };
 
 export { DEFAULT_RETRY };
-/**
- * Least time between two wake-ups of the SW caused by writes. A burst of
- * commits (say `await ingest()` in a loop) wakes it at its start and once
- * more at most this long after, instead of once per commit: every wake-up
- * is a message and a sync registration, and makes the SW read IndexedDB,
- * which competes with the page's writes. A running drain loops until the
- * outbox is empty, so it needs no wake-up per commit.
- */
-const WRITE_WAKE_INTERVAL_MS = 50;
-
-/** Interval of the page's keep-alive wake-ups while records are pending (below Firefox's 30 s worker idle timeout). */
-export const KEEP_ALIVE_MS = 20_000;
+export { KEEP_ALIVE_MS } from './wake-scheduler.js';
 /** Default time limit of `flush()`. */
 export const DEFAULT_FLUSH_TIMEOUT_MS = 30_000;
 
-/** Options of {@link open}; `S` is the schema's type, which types `ingest()`. */
-export interface OpenOptions<S extends readonly ObjectSchema[] = readonly ObjectSchema[]> {
-  /** URL of the backend's ingest API, absolute or relative to the page (e.g. `'/api/ingest'`). */
-  endpoint: string;
-  /** URL of the served `sw-ingest-sw.js` to register, or a registration the app already has. */
-  serviceWorker: string | ServiceWorkerRegistration;
-  /** Object types in Realm's notation; at least one `asymmetric: true`. Written inline or `as const`, it types `ingest()`. */
-  schema: S;
-  /**
-   * How to log in: `Credentials.anonymous()`, `Credentials.apiKey(key)` or
-   * `Credentials.jwt(token)`. Exchanged for a session whose short-lived
-   * access tokens the service worker refreshes at send time.
-   * @default Credentials.anonymous()
-   */
-  credentials?: IngestCredentials;
-  /** Scope to register the service worker with. @default the script's directory */
-  scope?: string;
-  /**
-   * IndexedDB durability of `ingest()` writes. `'strict'` flushes to disk
-   * before the promise resolves, so a resolved record survives a power cut.
-   * @default 'strict'
-   */
-  durability?: 'strict' | 'relaxed';
-  /** Largest number of records per upload. @default 2000 (uploads take whole outbox entries of a quarter of this, so may carry a few less) */
-  batchMaxRecords?: number;
-  /** Largest sum of document bytes per upload (one larger record still goes alone). @default 1048576 */
-  batchMaxBytes?: number;
-  /**
-   * Most records the outbox may hold; `ingest()` beyond it rejects with
-   * `outbox-full` and queues nothing (queued records are never dropped).
-   * @default 1000000
-   */
-  maxPendingRecords?: number;
-  /** Most document bytes the outbox may hold, as for `maxPendingRecords`. @default 268435456 (256 MiB) */
-  maxPendingBytes?: number;
-  /** Backoff and time limits of uploads; see {@link DEFAULT_RETRY}. */
-  retry?: Partial<RetryPolicy>;
-  /**
-   * Wake the SW with messages instead of Background Sync even where
-   * `SyncManager` exists (what browsers without it do). @default false
-   */
-  forceSyncFallback?: boolean;
-  /**
-   * Ask the browser to keep this origin's storage, outbox included, under
-   * storage pressure (`navigator.storage.persist()`, where it exists).
-   * `open()` does not wait for the answer (Firefox asks the user);
-   * `stats().persisted` reports it. It does not stop Safari's 7-day deletion
-   * of script-writable storage (ITP); see the README.
-   * @default false
-   */
-  persist?: boolean;
-}
+export type { FlushOptions, IngestEvents, IngestStats, OpenOptions, RejectedRecord } from './client-types.js';
 
-/** A record the server refused, as `rejected()` lists it. */
-export interface RejectedRecord {
-  /** Key for `retryRejected()` / `discardRejected()`. */
-  id: number;
-  /** The asymmetric type. */
-  type: string;
-  /** The document as it was queued. */
-  doc: Document;
-  /**
-   * Why: a record verdict code (`RECORD_REJECTION_CODES`, e.g. `wrong-type`),
-   * or, when the server refused the whole request, its server error code
-   * (e.g. `unknown-collection`). See the README's "Record verdicts". Any
-   * other string is a code of a newer server than this library knows.
-   */
-  code: RecordRejectionCode | ServerErrorCode | (string & {});
-  /** The server's message. */
-  message: string;
-  /** When it was ingested. */
-  ingestedAt: Date;
-  /** When the server refused it. */
-  rejectedAt: Date;
-}
-
-/** Options of {@link IngestClient.flush}. */
-export interface FlushOptions {
-  /** Give up (reject with `timeout`) after this long. @default 30000 */
-  timeoutMs?: number;
-}
-
-/** Events of {@link IngestClient.on} and what their listeners receive. */
-export interface IngestEvents {
-  /** Records of this page were committed to the outbox. */
-  queued: { count: number };
-  /**
-   * The server confirmed records (of any tab of this origin) and they left
-   * the outbox; `pending` is what is left: a progress figure during long
-   * drains. `via` is the wake-up that started the worker's drain that
-   * uploaded them: a page's message (`'message'`), Background Sync
-   * (`'sync'`), the worker's start-up (`'startup'`), its activation
-   * (`'activate'`), its `online` event (`'online'`) or `flush()` (`'flush'`);
-   * absent from an older worker.
-   */
-  uploaded: { count: number; pending: number; via?: DrainVia };
-  /** The server refused records; they are in `rejected()`. */
-  rejected: { count: number; codes: string[] };
-  /** An upload attempt failed; the records stay queued and are retried. */
-  error: { error: IngestError };
-  /** The browser reports the network back (uploads resume at once). */
-  online: Record<string, never>;
-  /** The browser reports the network gone (records keep queueing). */
-  offline: Record<string, never>;
-  /**
-   * The server's schema differs from the page's for these asymmetric types
-   * (or does not declare them), by the fingerprints of its latest session
-   * answer. Records are still queued and judged by the server, which may
-   * refuse them. Detected at `open()`; a listener added later still gets it.
-   */
-  'schema-mismatch': { types: string[] };
-}
-
-/** What {@link IngestClient.stats} reports. */
-export interface IngestStats {
-  /** Records queued and not yet confirmed. */
-  pending: number;
-  /** Their document bytes (BSON). */
-  pendingBytes: number;
-  /** Age of the oldest queued record in ms, or null when none is queued. */
-  oldestPendingAgeMs: number | null;
-  /** Records the server confirmed, since this outbox was created. */
-  uploaded: number;
-  /** Records the server refused (moved to `rejected()`), since this outbox was created. */
-  rejected: number;
-  /** The latest upload failure, or null. Not cleared by a later success: compare with `lastUploadAt`. */
-  lastError: { code: string; message: string; at: Date } | null;
-  /** When the server last confirmed an upload, or null. */
-  lastUploadAt: Date | null;
-  /** Whether uploads are paused with `pause()`. */
-  paused: boolean;
-  /** Whether the browser keeps this origin's storage under pressure (`navigator.storage.persisted()`), or null where it cannot say. */
-  persisted: boolean | null;
-  /** The origin's storage use and quota in bytes (`navigator.storage.estimate()`, all storage, not only the outbox), or null where it cannot say. */
-  storage: { usage: number; quota: number } | null;
-}
-
-interface PendingWrite {
-  records: OutboxRecord[];
-  done: Promise<void>;
-  resolve: () => void;
-  reject: (e: unknown) => void;
-}
 
 /** A connection to the device outbox; get one with {@link open}. `S` is the schema's type. */
 export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSchema[]> {
-  private pendingWrite: PendingWrite | undefined;
-  private lastWrite: Promise<void> = Promise.resolve();
   private closed = false;
-  private lastWriteWakeAt = -Infinity;
-  private writeWakeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Joins the `ingest()` calls of a task into one committed write. */
+  private readonly writes: WriteCoalescer;
+  /** Wakes the service worker. */
+  private readonly wakes: WakeScheduler;
   private readonly listeners = new Map<keyof IngestEvents, Set<(detail: never) => void>>();
   private readonly channel: BroadcastChannel;
   /** The fast encoder of each asymmetric type that has one (see fast-encode.ts). */
@@ -211,8 +63,13 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
     private readonly schema: ParsedSchema,
     /** The service worker registration uploads run in. */
     readonly registration: ServiceWorkerRegistration,
-    private readonly options: { durability: IDBTransactionDurability; forceSyncFallback: boolean; caps: OutboxCaps; entries: EntryLimits },
+    options: WriteSettings & { forceSyncFallback: boolean },
   ) {
+    this.wakes = new WakeScheduler(registration, db, !options.forceSyncFallback);
+    this.writes = new WriteCoalescer(db, options, (count) => {
+      this.wakes.afterWrite();
+      this.emit('queued', { count });
+    });
     // Wake-ups that matter most where there is no Background Sync: the page
     // comes back into view, or the device comes back online.
     if (typeof document !== 'undefined') {
@@ -240,14 +97,14 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
 
   private readonly onVisible = (): void => {
     if (document.visibilityState === 'visible') this.wake(true);
-    else this.wakeDueNow(); // the page may not come back: do not leave a write's wake-up in a timer
+    else this.wakes.dueNow(); // the page may not come back: do not leave a write's wake-up in a timer
   };
   private readonly onOnline = (): void => {
     this.emit('online', {});
     this.wake(true);
   };
   private readonly onOffline = (): void => this.emit('offline', {});
-  private readonly onPageHide = (): void => this.wakeDueNow();
+  private readonly onPageHide = (): void => this.wakes.dueNow();
 
   /**
    * Listens to an event; returns a function that stops listening.
@@ -327,7 +184,7 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
       } catch (e) {
         return Promise.reject(e);
       }
-      const write = this.pendingWrite ?? this.startWrite();
+      const write = this.writes.current();
       write.records.push({ c: type, t: Date.now(), d: bytes });
       return write.done;
     }
@@ -339,101 +196,18 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
       return Promise.reject(e);
     }
     if (records.length === 0) return Promise.resolve();
-    const write = this.pendingWrite ?? this.startWrite();
+    const write = this.writes.current();
     for (const r of records) write.records.push(r);
     return write.done;
   }
 
-  /** Starts the coalesced write of this task: committed in a microtask, after the caller's synchronous calls. */
-  private startWrite(): PendingWrite {
-    let resolve!: () => void;
-    let reject!: (e: unknown) => void;
-    const done = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
-    const write: PendingWrite = { records: [], done, resolve, reject };
-    this.pendingWrite = write;
-    queueMicrotask(() => this.commit());
-    return write;
-  }
-
-  private commit(): void {
-    const write = this.pendingWrite!;
-    this.pendingWrite = undefined;
-    const committed = appendRecords(this.db, write.records, this.options.durability, this.options.caps, this.options.entries).then(
-      () => {
-        write.resolve();
-        this.wakeAfterWrite();
-        this.emit('queued', { count: write.records.length });
-      },
-      (e: unknown) => write.reject(e instanceof IngestError ? e : storageError(e, write.records.length)),
-    );
-    this.lastWrite = committed;
-  }
-
   /**
-   * @internal Wakes the service worker. A message drains now while this page
-   * is open; the Background Sync registration (where there is one) is the
-   * safety net that fires after the tab closed or the network returned.
-   * Both are needed: after a failed sync, Chromium holds a re-registered tag
-   * until its retry (5, then 15 minutes), so a sync alone would sit idle.
+   * @internal Wakes the service worker (see wake-scheduler.ts).
    *
-   * @param urgent - also cut a drain's backoff short (page opened, visible, online); a write's wake-up does not, so a down server is not hit at the rate of `ingest()`
+   * @param urgent - also cut a drain's backoff short (page opened, visible, online)
    */
   wake(urgent = false): void {
-    this.post({ type: 'sw-ingest:drain', urgent });
-    const sync = (this.registration as ServiceWorkerRegistration & { sync?: { register(tag: string): Promise<void> } }).sync;
-    if (sync && !this.options.forceSyncFallback) sync.register(SYNC_TAG).catch(() => undefined); // the message covers it
-    this.keepWorkerAlive();
-  }
-
-  private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
-
-  /**
-   * While records are pending and this page is open, a non-urgent wake-up
-   * every {@link KEEP_ALIVE_MS}. Browsers end an idle worker (Firefox: 30 s
-   * after its last event, 30 s more while a waitUntil is pending), and with
-   * it a drain backing off from a down server; where no Background Sync
-   * wakes it again, this does. Never cuts a backoff short; stops when the
-   * outbox is empty.
-   */
-  private keepWorkerAlive(): void {
-    if (this.keepAliveTimer !== undefined || this.closed) return;
-    this.keepAliveTimer = setInterval(() => {
-      void countPending(this.db).then((n) => {
-        if (n === 0 || this.closed) {
-          clearInterval(this.keepAliveTimer);
-          this.keepAliveTimer = undefined;
-        } else {
-          this.post({ type: 'sw-ingest:drain', urgent: false });
-        }
-      }, () => undefined);
-    }, KEEP_ALIVE_MS);
-  }
-
-  /** The wake-up after a commit, at most one per {@link WRITE_WAKE_INTERVAL_MS}; a later one is deferred, never dropped. */
-  private wakeAfterWrite(): void {
-    if (this.writeWakeTimer !== undefined) return; // a wake-up is due; it covers this commit
-    const wait = this.lastWriteWakeAt + WRITE_WAKE_INTERVAL_MS - performance.now();
-    if (wait <= 0) this.wakeForWrites();
-    else this.writeWakeTimer = setTimeout(this.wakeForWrites, wait);
-  }
-
-  private readonly wakeForWrites = (): void => {
-    clearTimeout(this.writeWakeTimer);
-    this.writeWakeTimer = undefined;
-    this.lastWriteWakeAt = performance.now();
-    this.wake();
-  };
-
-  /** Sends a deferred write wake-up now (the page is being hidden or closed). */
-  private wakeDueNow(): void {
-    if (this.writeWakeTimer !== undefined) this.wakeForWrites();
-  }
-
-  private post(message: PageMessage, transfer: Transferable[] = []): boolean {
-    const worker = this.registration.active;
-    if (!worker) return false;
-    worker.postMessage(message, transfer);
-    return true;
+    this.wakes.wake(urgent);
   }
 
   /** Number of records queued on this device and not yet confirmed by the server (dead letters excluded). */
@@ -598,8 +372,7 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
    */
   async close(): Promise<void> {
     this.closed = true;
-    clearInterval(this.keepAliveTimer);
-    this.keepAliveTimer = undefined;
+    this.wakes.stop();
     this.channel.close();
     if (typeof document !== 'undefined') {
       document.removeEventListener('visibilitychange', this.onVisible);
@@ -608,34 +381,13 @@ export class IngestClient<S extends readonly ObjectSchema[] = readonly ObjectSch
       removeEventListener('offline', this.onOffline);
     }
     await this.settled();
-    this.wakeDueNow();
+    this.wakes.dueNow();
   }
 
   /** Waits for writes already started in this client. */
   private async settled(): Promise<void> {
-    if (this.pendingWrite) await this.pendingWrite.done.catch(() => undefined);
-    await this.lastWrite.catch(() => undefined);
+    await this.writes.settled();
   }
-}
-
-/** `navigator.storage` where the browser has it (absent in insecure contexts, and in WebKitGTK unless turned on). */
-function storageManager(): Partial<StorageManager> | undefined {
-  return (navigator as Partial<Navigator>).storage;
-}
-
-/** `navigator.storage.persisted()`, or null where it is missing or fails. */
-async function persistedNow(): Promise<boolean | null> {
-  const storage = storageManager();
-  if (typeof storage?.persisted !== 'function') return null;
-  return storage.persisted().then((p) => p === true, () => null);
-}
-
-/** `navigator.storage.estimate()` as `{usage, quota}`, or null where it is missing, fails or leaves either out. */
-async function storageEstimate(): Promise<{ usage: number; quota: number } | null> {
-  const storage = storageManager();
-  if (typeof storage?.estimate !== 'function') return null;
-  const estimate = await storage.estimate().catch(() => undefined);
-  return typeof estimate?.usage === 'number' && typeof estimate.quota === 'number' ? { usage: estimate.usage, quota: estimate.quota } : null;
 }
 
 function encode(schema: ParsedSchema, type: string, doc: unknown, path: string): Uint8Array {
@@ -653,15 +405,8 @@ function encode(schema: ParsedSchema, type: string, doc: unknown, path: string):
   return bytes;
 }
 
-function storageError(e: unknown, count: number): IngestError {
-  const name = (e as { name?: string } | null)?.name ?? 'Error';
-  if (name === 'QuotaExceededError') {
-    return new IngestError('quota-exceeded', `ingest(): ${count} record(s) not queued: the browser's storage quota for this origin is exhausted`, { cause: e });
-  }
-  return new IngestError('storage-failed', `ingest(): ${count} record(s) not queued: ${name}: ${String((e as Error)?.message ?? e)}`, { cause: e });
-}
-
-function waitForActive(registration: ServiceWorkerRegistration, timeoutMs = 30_000): Promise<ServiceWorker> {
+/** Resolves with the registration's active worker once it activates; rejects when it fails to install or takes longer than `timeoutMs`. */
+export function waitForActive(registration: ServiceWorkerRegistration, timeoutMs = 30_000): Promise<ServiceWorker> {
   return new Promise((resolve, reject) => {
     if (registration.active) return resolve(registration.active);
     const timer = setTimeout(
@@ -681,105 +426,4 @@ function waitForActive(registration: ServiceWorkerRegistration, timeoutMs = 30_0
     worker?.addEventListener('statechange', check);
     registration.addEventListener('updatefound', () => registration.installing?.addEventListener('statechange', check));
   });
-}
-
-/**
- * Opens the device outbox: checks the schema, stores what the service
- * worker needs to upload with no page open (endpoint, session, batch
- * settings), registers the service worker and, with no credentials stored
- * yet, logs in anonymously. Works offline: then the SW logs in before its
- * first upload.
- *
- * @param options - see {@link OpenOptions}
- * @throws {@link IngestError} `invalid-option` (nothing is written), `invalid-schema`, `not-supported`, `service-worker-failed`, `auth-failed`
- * @example
- * ```ts
- * const client = await open({
- *   endpoint: '/api/ingest',
- *   serviceWorker: '/sw-ingest-sw.js',
- *   schema: [{ name: 'Reading', asymmetric: true, primaryKey: '_id',
- *              properties: { _id: 'objectId', deviceId: 'string', seq: 'int', temp: 'double', at: 'date' } }],
- * });
- * ```
- */
-export async function open<const S extends readonly ObjectSchema[]>(options: OpenOptions<S>): Promise<IngestClient<ClientSchema<S>>> {
-  if (options === null || typeof options !== 'object') throw new IngestError('invalid-option', 'open(): expected an options object');
-  if (typeof indexedDB === 'undefined') throw new IngestError('not-supported', 'open(): this browser has no IndexedDB (private mode?)');
-  if (!('serviceWorker' in navigator)) {
-    throw new IngestError('not-supported', 'open(): this page cannot use service workers (it must be served over https or from localhost)');
-  }
-  const resolved = resolveOptions(options, location.href);
-  const schema = parseSchema(options.schema);
-  if (resolved.persist) {
-    // Not awaited: Firefox may ask the user, and open() must not wait on a prompt. stats().persisted shows the answer.
-    const storage = storageManager();
-    if (typeof storage?.persist === 'function') storage.persist().catch(() => undefined);
-  }
-  const { endpoint, retry, batchMaxRecords, batchMaxBytes } = resolved;
-  const credentials = options.credentials ?? { type: 'anonymous' };
-  if (!loginRequest(credentials) || (credentials.type !== 'anonymous' && !('key' in credentials ? credentials.key : credentials.token))) {
-    throw new IngestError('invalid-option', 'open(): "credentials" must come from Credentials.anonymous(), .apiKey(key) or .jwt(token)');
-  }
-
-  let db: OutboxDb;
-  try {
-    db = await openOutboxDb();
-  } catch (e) {
-    throw new IngestError('storage-failed', `open(): IndexedDB could not be opened: ${String(e)}`, { cause: e });
-  }
-  const stored = toStored(credentials);
-  const previous = await getConfig(db);
-  // Another user (or a logged-out outbox): the old session must not upload for this one.
-  const sameUser = sameIdentity(previous?.credentials ?? (previous ? { type: 'anonymous' } : undefined), stored);
-  await putConfig(db, {
-    credentials: stored,
-    endpoint,
-    clientId: previous?.clientId ?? crypto.randomUUID(),
-    batchMaxRecords,
-    batchMaxBytes,
-    retry,
-  });
-  if (!previous || previous.endpoint !== endpoint || !sameUser) await putSession(db, undefined);
-
-  let registration: ServiceWorkerRegistration;
-  try {
-    registration = typeof options.serviceWorker === 'string'
-      ? await navigator.serviceWorker.register(options.serviceWorker, options.scope ? { scope: options.scope } : undefined)
-      : options.serviceWorker;
-  } catch (e) {
-    throw new IngestError('service-worker-failed', `open(): could not register ${String(options.serviceWorker)}: ${String(e)}`, { cause: e });
-  }
-  await waitForActive(registration);
-
-  // A JWT is exchanged at every open (the page has a fresh one now); other credentials when there is no session.
-  const pageFingerprints = await schemaFingerprints(schema);
-  const storedSession = await getSession(db);
-  let serverFingerprints = storedSession?.schema; // as of the latest login or refresh (absent in older outboxes)
-  let endpointProblem: IngestError | undefined;
-  if (credentials.type === 'jwt' || !storedSession) {
-    const outcome = await logInFromPage(endpoint, credentials, retry.requestTimeoutMs);
-    if (outcome instanceof IngestError) {
-      endpointProblem = outcome;
-      await recordFailure(db, outcome);
-    } else if (outcome) {
-      await putSession(db, outcome);
-      serverFingerprints = outcome.schema;
-    }
-  }
-
-  const client = new IngestClient<ClientSchema<S>>(db, schema, registration, {
-    durability: resolved.durability,
-    forceSyncFallback: resolved.forceSyncFallback,
-    entries: entryLimits(batchMaxRecords, batchMaxBytes),
-    caps: {
-      maxPendingRecords: resolved.maxPendingRecords,
-      maxPendingBytes: resolved.maxPendingBytes,
-    },
-  });
-  if (endpointProblem) client.warnEndpoint(endpointProblem);
-  const mismatched = serverFingerprints === undefined ? [] : mismatchedTypes(pageFingerprints, serverFingerprints);
-  if (mismatched.length > 0) client.reportSchemaMismatch(mismatched);
-  // Records left by an earlier visit go out now, not at the next sync.
-  client.wake(true);
-  return client;
 }

@@ -1,4 +1,7 @@
 /**
+ * Longer than most modules (~450 lines) on purpose: every transaction on
+ * the layout is here, so that no other file knows a store or a key.
+ *
  * The IndexedDB layout: the only module that knows the database name, its
  * version, its stores and their upgrades. Page and service worker both reach
  * IndexedDB through these functions, each of which keeps one transaction

@@ -1,4 +1,9 @@
 /**
+ * Longer than most modules (~580 lines): the whole Store contract for
+ * PostgreSQL (migrations, the batch insert, sessions, keys, secrets, the
+ * unavailable-database classifier) in one place, as sqlite-store.ts is for
+ * SQLite.
+ *
  * The PostgreSQL sink, for several sw-ingest servers on one database.
  *
  * - Its tables live in the schema `sw_ingest` ({@link PG_SCHEMA}), so they

@@ -16,7 +16,7 @@ describe('the published declarations', { skip: existsSync(TYPES) ? false : 'npm 
 
   it('export IngestClient as a type only, and open() as the way to get one: 2 exports', () => {
     assert.match(index, /^export type \{ IngestClient \} from '\.\/client\.js';$/m);
-    assert.match(index, /^export \{ open \} from '\.\/client\.js';$/m);
+    assert.match(index, /^export \{ open \} from '\.\/open\.js';$/m);
     assert.doesNotMatch(index, /^export \{[^}]*\bIngestClient\b[^}]*\} from/m);
   });
 
