@@ -3,7 +3,7 @@
  * from the shared {@link SERVER_ERRORS} catalogue, with the catalogue's
  * status — including fastify's own errors (unknown route, body limit, media
  * type, JSON syntax), which {@link installErrorHandlers} translates. Like
- * fastify's `lib/errors.js`, but the catalogue lives in `lib/protocol.ts` so
+ * fastify's `lib/errors.js`, but the catalogue lives in `core/protocol.ts` so
  * that the service worker reads the same codes it is sent.
  *
  * A database that is down, busy or full is not a server failure: the sinks
