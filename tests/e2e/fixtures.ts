@@ -3,7 +3,7 @@
  * an open client, and the exactly-once check every test ends with.
  */
 import { test as base, expect, type Page } from '@playwright/test';
-import type { Document } from 'bson';
+import { assertExactlyOnce, drainRunning, GIVE_UP_FAST } from '../helpers/browser-driver.js';
 import { TestServer } from '../helpers/server.js';
 
 export { expect };
@@ -41,34 +41,19 @@ export function pending(page: Page): Promise<number> {
   return page.evaluate(() => (window as any).client.pending());
 }
 
-/** Fast retries for tests: a sync event gives up after `syncBudgetMs`. */
-export const FAST_RETRY = { retry: { baseMs: 100, maxMs: 500, syncBudgetMs: 2_000, requestTimeoutMs: 5_000 } };
+/** Fast retries for tests: a sync event gives up after `syncBudgetMs` (the engine-neutral driver's GIVE_UP_FAST). */
+export const FAST_RETRY = GIVE_UP_FAST;
 
 /**
  * The check every delivery test ends with: the server holds exactly the
- * readings `0 … expected-1`, each once, with distinct primary keys.
+ * readings `0 … expected-1`, each once, with distinct primary keys (the
+ * engine-neutral driver's check, shared with the Firefox and WebKit suites).
  */
-export async function expectExactlyOnce(server: TestServer, expected: number): Promise<void> {
-  expect(await server.count('Reading')).toBe(expected);
-  const docs: Document[] = await server.exportDocs('Reading');
-  expect(docs).toHaveLength(expected);
-  const ids = new Set(docs.map((d) => d._id.toHexString()));
-  expect(ids.size).toBe(expected);
-  const seqs = docs.map((d) => Number(d.seq)).sort((a, b) => a - b);
-  expect(seqs).toEqual(Array.from({ length: expected }, (_, i) => i));
-}
+export const expectExactlyOnce = assertExactlyOnce;
 
 /** Waits until the server has stored `expected` readings. */
 export async function expectArrived(server: TestServer, expected: number, timeoutMs = 30_000): Promise<void> {
   await expect.poll(() => server.count('Reading'), { timeout: timeoutMs, intervals: [100, 250, 500] }).toBe(expected);
-}
-
-/** Whether any drain holds or waits for the drain lock (the page sees the SW's locks: same origin). */
-function drainBusy(page: Page): Promise<boolean> {
-  return page.evaluate(async () => {
-    const { held = [], pending = [] } = await navigator.locks.query();
-    return [...held, ...pending].some((l) => l.name === 'sw-ingest:drain');
-  });
 }
 
 /** Waits until every drain has given up or finished: the lock stays free for a second. */
@@ -76,7 +61,7 @@ export async function drainsIdle(page: Page, timeoutMs = 60_000): Promise<void> 
   const deadline = Date.now() + timeoutMs;
   let idleSince = 0;
   while (Date.now() < deadline) {
-    if (await drainBusy(page)) idleSince = 0;
+    if (await drainRunning(page)) idleSince = 0;
     else if (idleSince === 0) idleSince = Date.now();
     else if (Date.now() - idleSince >= 1_000) return;
     await page.waitForTimeout(100);

@@ -1,12 +1,12 @@
-import { UploadObserver } from '../helpers/upload-observer.js';
+import { FaultProxy } from '../helpers/proxy.js';
 import { test, expect, pending, expectExactlyOnce } from './fixtures.js';
 
 test('three tabs ingesting 5,000 records each while uploads run: one uploader, no duplicates', async ({ context, server }) => {
-  const observer = await new UploadObserver(() => server.port).start();
+  const proxy = await new FaultProxy(() => server.port).start(); // no rules: it only watches
   try {
     const tabs = await Promise.all([0, 1, 2].map(() => context.newPage()));
     for (const tab of tabs) {
-      await tab.goto(`${observer.url}/`);
+      await tab.goto(`${proxy.url}/`);
       await tab.evaluate(async () => {
         const w = window as any;
         w.client = await w.SwIngest.open({
@@ -22,12 +22,13 @@ test('three tabs ingesting 5,000 records each while uploads run: one uploader, n
     await tabs[0]!.evaluate(() => (window as any).client.flush({ timeoutMs: 60_000 }));
     for (const tab of tabs) expect(await pending(tab)).toBe(0);
     await expectExactlyOnce(server, 15_000);
-    expect(observer.uploads).toBeGreaterThanOrEqual(15_000 / 200);
+    expect(proxy.uploadLog.length).toBeGreaterThanOrEqual(15_000 / 200);
     // One uploader at a time across the tabs: it keeps at most two uploads in
-    // flight (sw/drain.ts pipelines), and never the same record in two of them.
-    expect(observer.maxInFlight).toBeLessThanOrEqual(2);
-    expect(observer.overlaps).toBe(0);
+    // flight (sw/upload-window.ts pipelines), and never the same record in two of them.
+    const { maxInFlight, overlaps } = proxy.concurrency();
+    expect(maxInFlight).toBeLessThanOrEqual(2);
+    expect(overlaps).toBe(0);
   } finally {
-    await observer.close();
+    await proxy.close();
   }
 });

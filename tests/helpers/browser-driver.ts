@@ -5,10 +5,11 @@
  * engine's helper supplies a {@link BrowserPage}: a way to load a URL and to
  * evaluate a function in the page; everything here is written against that.
  *
- * Used by the WebKit suite (tests/webkit/helpers/webkit.ts, W3C WebDriver).
- * A puppeteer `Page` (the Firefox suite) fits {@link BrowserPage} as it is;
- * a Playwright `Page` needs a two-line adapter, since its `evaluate` takes
- * one argument (issue 16: one driver for all browser suites).
+ * One copy for every browser suite: the WebKit suite uses it directly
+ * (tests/webkit/helpers/webkit.ts, W3C WebDriver), the Firefox suite
+ * re-exports it (a puppeteer `Page` fits {@link BrowserPage} as it is), and
+ * the Playwright fixtures take its retry settings, drain check and
+ * exactly-once check (tests/e2e/fixtures.ts).
  */
 import assert from 'node:assert/strict';
 import { waitFor, type TestServer } from './server.js';
@@ -21,7 +22,8 @@ export { waitFor };
  * rejects when `fn` throws or rejects.
  */
 export interface BrowserPage {
-  evaluate<A extends unknown[], R>(fn: (...args: A) => R | Promise<R>, ...args: A): Promise<R>;
+  // Typed loosely so that puppeteer's Page (generic over its arguments' handles) fits as it is.
+  evaluate(fn: (...args: any[]) => unknown, ...args: any[]): Promise<any>;
   /** Loads `url` and resolves once it has loaded. */
   goto(url: string): Promise<unknown>;
 }

@@ -113,6 +113,8 @@ export interface UploadLogEntry {
   records?: number;
   firstSeq?: number;
   lastSeq?: number;
+  /** The `seq` of every record it carried, in order. */
+  seqs?: number[];
   /** The server's HTTP status (for a cut request: what it answered to the truncated body), response size (head + body, and head alone) and verdicts (absent when it never answered). */
   status?: number;
   responseBytes?: number;
@@ -316,7 +318,7 @@ function describeRule(rule: UploadRule): string {
 }
 
 /** Reads the upload body (BSON) for the log: record count and first/last `seq`. */
-function describeUpload(body: Buffer): Pick<UploadLogEntry, 'records' | 'firstSeq' | 'lastSeq'> {
+function describeUpload(body: Buffer): Pick<UploadLogEntry, 'records' | 'firstSeq' | 'lastSeq' | 'seqs'> {
   try {
     const doc = BSON.deserialize(body);
     const records = doc.records as Array<{ d: Binary }>;
@@ -325,7 +327,8 @@ function describeUpload(body: Buffer): Pick<UploadLogEntry, 'records' | 'firstSe
       const d: Document = BSON.deserialize(r.d.buffer);
       return d.seq === undefined ? undefined : Number(d.seq);
     };
-    return { records: records.length, firstSeq: seq(records[0]), lastSeq: seq(records[records.length - 1]) };
+    const seqs = records.map(seq).filter((n): n is number => n !== undefined);
+    return { records: records.length, firstSeq: seq(records[0]), lastSeq: seq(records[records.length - 1]), seqs };
   } catch {
     return {};
   }
@@ -721,6 +724,28 @@ export class FaultProxy {
   }
 
   /** Resolves once `count` upload requests have arrived. */
+  /**
+   * The most uploads that were in flight at once (from a request's arrival
+   * to its answer), and how many records were in two uploads in flight at
+   * the same time: what two uploaders reading the same outbox would do (one
+   * uploader's pipelined batches are disjoint; a re-send follows its answer).
+   */
+  concurrency(): { maxInFlight: number; overlaps: number } {
+    const spans = this.uploadLog.map((e) => ({ from: e.at, to: e.answeredAt ?? Infinity, seqs: new Set(e.seqs ?? []) }));
+    let maxInFlight = 0;
+    let overlaps = 0;
+    for (const [i, a] of spans.entries()) {
+      let inFlight = 1;
+      for (const [j, b] of spans.entries()) {
+        if (i === j || !(b.from <= a.from && a.from < b.to)) continue;
+        inFlight++;
+        if (j < i) for (const s of a.seqs) if (b.seqs.has(s)) overlaps++;
+      }
+      maxInFlight = Math.max(maxInFlight, inFlight);
+    }
+    return { maxInFlight, overlaps };
+  }
+
   async waitForUploads(count: number, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.uploadLog.length < count) {

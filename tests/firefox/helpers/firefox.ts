@@ -17,7 +17,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { ARRIVAL_TIMEOUT_MS, GIVE_UP_FAST } from '../../helpers/browser-driver.js';
 import { ROOT, TestServer, waitFor } from '../../helpers/server.js';
+
+export { ARRIVAL_TIMEOUT_MS, GIVE_UP_FAST };
 
 export { waitFor };
 
@@ -26,16 +29,9 @@ export const FIREFOX_PATH = process.env.FIREFOX_PATH || '/usr/bin/firefox-esr';
 
 /** Generous: two cores are shared with other test runs, and Firefox takes ~10 s to start on them. */
 export const LAUNCH_TIMEOUT_MS = 120_000;
-/** How long a test waits for records to arrive. */
-export const ARRIVAL_TIMEOUT_MS = 60_000;
 /** Time limit of one test. */
 export const TEST_TIMEOUT_MS = 240_000;
 
-/**
- * Backoff for tests that need the drain to give up quickly: a drain started
- * by a write stops retrying after 2 s and leaves the records queued.
- */
-export const GIVE_UP_FAST = { retry: { baseMs: 100, maxMs: 500, syncBudgetMs: 2_000, requestTimeoutMs: 5_000 } };
 
 /** A running Firefox on a profile directory that outlives it (for relaunches). */
 export interface RunningBrowser {
@@ -182,93 +178,9 @@ export function firefoxTest(
   });
 }
 
-/**
- * Loads the test page from `origin` and opens a client as `window.client`,
- * recording its events in `window.events` (see {@link events}).
- */
-export async function openClient(page: Page, origin: string, options: Record<string, unknown> = {}): Promise<void> {
-  await page.goto(`${origin}/`);
-  await page.evaluate(async (opts) => {
-    const w = window as any;
-    w.events = [];
-    w.client = await w.SwIngest.open({
-      endpoint: '/api/ingest',
-      serviceWorker: '/sw-ingest-sw.js',
-      schema: w.readingSchema,
-      ...opts,
-    });
-    for (const type of ['queued', 'uploaded', 'rejected', 'error']) {
-      w.client.on(type, (d: any) => w.events.push({ type, count: d.count, code: d.error?.code }));
-    }
-  }, options);
-}
-
-/** Ingests readings `from … from+count-1` in the page (one coalesced write), resolving when all committed. */
-export function ingestReadings(page: Page, count: number, from = 0): Promise<number> {
-  return page.evaluate((n, f) => (window as any).ingestReadings((window as any).client, n, f), count, from);
-}
-
-/** The client's pending count. */
-export function pending(page: Page): Promise<number> {
-  return page.evaluate(() => (window as any).client.pending());
-}
-
-/** `flush()` in the page; resolves with `'ok'` or the error's code. */
-export function flush(page: Page, timeoutMs = 30_000): Promise<string> {
-  return page.evaluate(
-    (ms) => (window as any).client.flush({ timeoutMs: ms }).then(() => 'ok', (e: any) => String(e?.code ?? e)),
-    timeoutMs,
-  );
-}
-
-/** Events the page's client has seen (`queued`, `uploaded`, `rejected`, `error`), in order. */
-export function events(page: Page): Promise<Array<{ type: string; count?: number; code?: string }>> {
-  return page.evaluate(() => (window as any).events);
-}
-
-/** Whether the worker's drain holds (or waits for) the Web Lock `sw-ingest:drain`, as the page's `navigator.locks.query()` sees it. */
-export function drainRunning(page: Page): Promise<boolean> {
-  return page.evaluate(async () => {
-    const { held = [], pending = [] } = await navigator.locks.query();
-    return [...held, ...pending].some((l) => l.name === 'sw-ingest:drain');
-  });
-}
-
-/**
- * Waits until the drain started by a write has failed at least once and
- * given up (its lock released): from then on the records stay queued until
- * the next wake-up. Deterministic, unlike sleeping past the budget.
- */
-export async function waitForDrainToGiveUp(page: Page): Promise<void> {
-  await waitFor(async () => (await events(page)).some((e) => e.type === 'error'), ARRIVAL_TIMEOUT_MS, 'an upload to fail');
-  await waitFor(async () => !(await drainRunning(page)), ARRIVAL_TIMEOUT_MS, 'the drain to give up');
-}
-
-/** Waits until the server has stored `expected` readings. */
-export async function waitForArrival(server: TestServer, expected: number, timeoutMs = ARRIVAL_TIMEOUT_MS): Promise<void> {
-  await waitFor(async () => (await server.count('Reading')) >= expected, timeoutMs, `${expected} readings to arrive`);
-}
-
-/** Waits a moment and checks that nothing arrived: no wake-up happened, so nothing may upload. */
-export async function assertNothingArrives(server: TestServer, ms = 2_000): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms));
-  assert.equal(await server.count('Reading'), 0, 'records were uploaded with no wake-up');
-}
-
-/**
- * The check every delivery test ends with: the server holds exactly the
- * readings `0 … expected-1`, each once, with distinct primary keys.
- */
-export async function assertExactlyOnce(server: TestServer, expected: number): Promise<void> {
-  assert.equal(await server.count('Reading'), expected, 'stored count');
-  const docs = await server.exportDocs('Reading');
-  assert.equal(docs.length, expected, 'exported documents');
-  assert.equal(new Set(docs.map((d) => d._id.toHexString())).size, expected, 'distinct _id');
-  const seqs = docs.map((d) => Number(d.seq)).sort((a, b) => a - b);
-  assert.deepEqual(seqs, Array.from({ length: expected }, (_, i) => i), 'each seq once');
-}
-
-/** Waits until the page's outbox is empty. */
-export async function waitForEmptyOutbox(page: Page): Promise<void> {
-  await waitFor(async () => (await pending(page)) === 0, ARRIVAL_TIMEOUT_MS, 'the outbox to empty');
-}
+// The engine-neutral half (a puppeteer Page is a BrowserPage as it is): one
+// copy for the Firefox, WebKit and Playwright suites.
+export {
+  assertExactlyOnce, assertNothingArrives, drainRunning, events, flush, ingestReadings, openClient, pending,
+  waitForArrival, waitForDrainToGiveUp, waitForEmptyOutbox,
+} from '../../helpers/browser-driver.js';
