@@ -58,6 +58,8 @@ export interface ServerOptions {
   db?: string;
   /** Extra environment variables of the server process. */
   env?: Record<string, string>;
+  /** The server's CLI script to run (the bench runs a snapshot of the build). @default server/bin/sw-ingest.js */
+  cli?: string;
 }
 
 export class TestServer {
@@ -106,7 +108,7 @@ export class TestServer {
       }
     }
     const args = [
-      CLI, 'serve',
+      this.options.cli ?? CLI, 'serve',
       '--port', String(this.port), '--host', '127.0.0.1',
       '--db', this.dbValue,
       '--data-dir', this.dataDir,
