@@ -367,31 +367,18 @@ export class PostgresStore implements Store {
 
   /** @inheritDoc Store.revokeApiKey */
   async revokeApiKey(id: string, at: number): Promise<{ sessions: number; alreadyRevoked: boolean } | undefined> {
-    const client = await this.connect();
-    try {
-      await client.query('BEGIN');
+    return this.transaction('BEGIN', async (client) => {
       const { rows } = await client.query<{ revoked_at: string | null }>('SELECT revoked_at FROM sw_ingest.api_keys WHERE id = $1 FOR UPDATE', [id]);
-      let result: { sessions: number; alreadyRevoked: boolean } | undefined;
-      if (rows[0] === undefined) {
-        result = undefined;
-      } else if (rows[0].revoked_at !== null) {
-        result = { sessions: 0, alreadyRevoked: true };
-      } else {
-        await client.query('UPDATE sw_ingest.api_keys SET revoked_at = $1 WHERE id = $2', [at, id]);
-        const { rowCount } = await client.query(
-          'UPDATE sw_ingest.sessions SET revoked_at = $1 WHERE api_key_id = $2 AND revoked_at IS NULL', [at, id],
-        );
-        result = { sessions: rowCount ?? 0, alreadyRevoked: false };
-      }
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw toStoreError(err);
-    } finally {
-      client.release();
-    }
+      if (rows[0] === undefined) return undefined;
+      if (rows[0].revoked_at !== null) return { sessions: 0, alreadyRevoked: true };
+      await client.query('UPDATE sw_ingest.api_keys SET revoked_at = $1 WHERE id = $2', [at, id]);
+      const { rowCount } = await client.query(
+        'UPDATE sw_ingest.sessions SET revoked_at = $1 WHERE api_key_id = $2 AND revoked_at IS NULL', [at, id],
+      );
+      return { sessions: rowCount ?? 0, alreadyRevoked: false };
+    });
   }
+
 
   /**
    * @inheritDoc Store.sharedSecret
@@ -431,11 +418,16 @@ export class PostgresStore implements Store {
    * with the table (an admin's count, `sw-ingest stats`): `SET LOCAL` in a
    * transaction of its own, which poolers in transaction mode keep too.
    */
-  private async scan<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+  private scan<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+    return this.transaction('BEGIN; SET LOCAL statement_timeout = 0', (client) => client.query<R>(text, values));
+  }
+
+  /** Runs `work` in one transaction on a pooled connection, started with `begin`; rolls back when it throws. */
+  private async transaction<T>(begin: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.connect();
     try {
-      await client.query('BEGIN; SET LOCAL statement_timeout = 0');
-      const result = await client.query<R>(text, values);
+      await client.query(begin);
+      const result = await work(client);
       await client.query('COMMIT');
       return result;
     } catch (err) {
@@ -445,6 +437,7 @@ export class PostgresStore implements Store {
       client.release();
     }
   }
+
 
   /** @inheritDoc Store.close */
   async close(): Promise<void> {
