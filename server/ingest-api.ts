@@ -19,11 +19,12 @@ import { registerAdminRoutes } from './admin-routes.js';
 import {
   createTokenIssuer, DEFAULT_ACCESS_TOKEN_TTL_SEC, DEFAULT_REVOCATION_CHECK_INTERVAL_MS, registerAuthRoutes, requireAdmin, RevocationList,
 } from './auth.js';
-import { createCustomJwtVerifier, type CustomJwtConfig } from './custom-jwt.js';
+import { createCustomJwtVerifier } from './custom-jwt.js';
 import { registerDemoRoutes } from './demo-routes.js';
+import type { IngestOptions } from './ingest-options.js';
 import { OWNER_FIELD, registerIngestRoute } from './ingest-route.js';
 import { IngestMetrics } from './metrics.js';
-import { DEFAULT_RATE_LIMITS, installRateLimits, type RateLimitOptions } from './rate-limits.js';
+import { DEFAULT_RATE_LIMITS, installRateLimits } from './rate-limits.js';
 import type { Store } from './store.js';
 
 /** Default upload body limit: 32 MiB, two maximal BSON documents. */
@@ -35,24 +36,9 @@ export const DEFAULT_MAX_RECORDS_PER_BATCH = 10_000;
  * The options of the ingest API itself, the same whichever way it is
  * mounted. `IngestOptions` (ingest-options.ts) documents each for users.
  */
-export interface IngestApiOptions {
-  /** Whether `POST {ingest}/auth/anonymous` creates users. @default true */
-  anonymous?: boolean;
-  /** JWT login with the app's own identity provider; off without it. */
-  customJwt?: CustomJwtConfig;
-  /** Origins whose pages may call the ingest routes cross-origin. @default [] */
-  corsOrigins?: readonly string[];
-  /** Largest upload body, bytes. @default 33554432 */
-  bodyLimit?: number;
-  /** Most records per upload. @default 10000 */
-  maxRecords?: number;
-  /** Rate limits of the ingest routes; `false` turns them all off. @default DEFAULT_RATE_LIMITS */
-  rateLimits?: Partial<RateLimitOptions> | false;
-  /** Lifetime of access tokens, seconds. @default 900 */
-  accessTokenTtlSec?: number;
-  /** Most time before a revocation elsewhere stops a session's access tokens here, ms. @default 2000 */
-  revocationCheckIntervalMs?: number;
-}
+export type IngestApiOptions = Pick<
+  IngestOptions, 'anonymous' | 'customJwt' | 'corsOrigins' | 'bodyLimit' | 'maxRecords' | 'rateLimits' | 'accessTokenTtlSec' | 'revocationCheckIntervalMs'
+>;
 
 /** What {@link registerIngestApi} serves from: an opened store, the parsed schema and the two secrets. */
 export interface IngestApiResources {
