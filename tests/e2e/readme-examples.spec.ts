@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { test, expect, type Page } from '@playwright/test';
 import { Double, Int32, Long, ObjectId, type Document } from 'bson';
 import { parseRelaxedEjson } from '../helpers/ejson-spec-parse.js';
-import { commandLines, readReadmeExamples, type ReadmeExample } from '../helpers/readme-examples.js';
+import { commandLines, readReadmeExamples, SERVER_EXAMPLES, type ReadmeExample } from '../helpers/readme-examples.js';
 import { ROOT } from '../helpers/server.js';
 import { DEFAULT_CSP } from '../../server/app.js';
 
@@ -216,8 +216,8 @@ test.afterAll(() => {
   if (work !== undefined) rmSync(work, { recursive: true, force: true });
 });
 
-test('every block the README marks as an example is one this file runs', () => {
-  expect([...examples.keys()].sort()).toEqual([...RUN].sort());
+test('every block the README marks as an example is one this file runs (or the server examples test)', () => {
+  expect([...examples.keys()].sort()).toEqual([...RUN, ...SERVER_EXAMPLES].sort());
 });
 
 test('the quick start, as written: index.html and app.js under the default CSP, npx sw-ingest serve, curl and export: 1 reading arrived', async ({ page }) => {

@@ -95,3 +95,6 @@ export function commandLines(code: string): string[] {
   if (pending !== '') commands.push(pending);
   return commands;
 }
+
+/** The README's server examples (Server section), run by tests/unit/readme-server-examples-run-as-written.test.ts. */
+export const SERVER_EXAMPLES = ['server-ingest-plugin', 'server-create-ingest-server', 'server-ingest-handler-node', 'server-ingest-handler-express'] as const;
